@@ -1,0 +1,207 @@
+/**
+ * The interchange record: one customer record as a source system holds it.
+ * NDJSON input has one of these per line; the API takes the same shape.
+ */
+import { Data, Either, Option, type ParseResult, Schema, SchemaAST } from "effect"
+
+/** An attribute value as sources send it; strings are what matching reads. */
+export const AttributeValue = Schema.Union(Schema.String, Schema.Number, Schema.Boolean, Schema.Null)
+
+/** A consent event as it arrives on a record; the consent ledger gives it its full meaning. */
+export const RecordConsent = Schema.Record({ key: Schema.String, value: Schema.Unknown })
+
+const NonEmpty = Schema.String.pipe(Schema.minLength(1, { message: () => "must be a non-empty string" }))
+
+/** An ISO-8601 instant such as 2025-05-01T10:00:00Z (a bare date is read as midnight UTC). */
+export const Instant = Schema.String.pipe(
+  Schema.filter(
+    (s) => /^\d{4}-\d{2}-\d{2}([T ][0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(s) && !Number.isNaN(Date.parse(s)),
+    {
+      message: () => "must be an ISO-8601 date-time such as 2025-05-01T10:00:00Z"
+    }
+  )
+)
+
+/** Schema of the interchange record. */
+export const SourceRecord = Schema.Struct({
+  source: NonEmpty,
+  id: NonEmpty,
+  updatedAt: Schema.optionalWith(Instant, { exact: true }),
+  /** `true` withdraws the record: its profile is re-evaluated without it. */
+  deleted: Schema.optionalWith(Schema.Boolean, { exact: true }),
+  identifiers: Schema.optionalWith(
+    Schema.Record({ key: Schema.String, value: Schema.Array(Schema.String) }),
+    { exact: true }
+  ),
+  attributes: Schema.optionalWith(Schema.Record({ key: Schema.String, value: AttributeValue }), {
+    exact: true
+  }),
+  consents: Schema.optionalWith(Schema.Array(RecordConsent), { exact: true })
+})
+
+/** A decoded interchange record. */
+export interface SourceRecord extends Schema.Schema.Type<typeof SourceRecord> {}
+
+/** The key that names a record across the library: its source and its id in that source. */
+export interface RecordRef {
+  readonly source: string
+  readonly id: string
+}
+
+/** The string form of a record key (`source`, a unit separator, `id`). */
+export const recordKey = (ref: RecordRef): string => `${ref.source}\u001f${ref.id}`
+
+/** Splits a record key back into its parts. */
+export const parseRecordKey = (key: string): RecordRef => {
+  const i = key.indexOf("\u001f")
+  return { source: key.slice(0, i), id: key.slice(i + 1) }
+}
+
+/**
+ * A record that could not be decoded. The message names where (file, line, record, field) and
+ * what was expected, never the offending value: input lines carry personal data.
+ */
+export class RecordDecodeError extends Data.TaggedError("RecordDecodeError")<{
+  readonly file?: string | undefined
+  readonly line?: number | undefined
+  readonly record?: RecordRef | undefined
+  readonly field: string
+  readonly problem: string
+}> {
+  override get message(): string {
+    const where = [
+      this.file !== undefined ? this.file : undefined,
+      this.line !== undefined ? `line ${this.line}` : undefined,
+      this.record !== undefined ? `record ${this.record.source}/${this.record.id}` : undefined
+    ]
+      .filter((x) => x !== undefined)
+      .join(", ")
+    return `${where === "" ? "" : `${where}: `}field "${this.field}" ${this.problem}`
+  }
+}
+
+/** Where a decoded value came from, for error messages. */
+export interface Location {
+  readonly file?: string | undefined
+  readonly line?: number | undefined
+}
+
+const decodeEither = Schema.decodeUnknownEither(SourceRecord, { errors: "first", onExcessProperty: "ignore" })
+
+const describe = (issue: ParseResult.ParseIssue): string => {
+  switch (issue._tag) {
+    case "Missing":
+      return "is required"
+    case "Type": {
+      if (issue.message !== undefined) return issue.message
+      return `must be ${typeName(issue.ast)}`
+    }
+    case "Refinement": {
+      const annotated = SchemaAST.getMessageAnnotation(issue.ast)
+      if (issue.kind === "Predicate" && Option.isSome(annotated)) {
+        const text = annotated.value(issue)
+        if (typeof text === "string") return text
+      }
+      return describe(issue.issue)
+    }
+    case "Composite": {
+      const inner = Array.isArray(issue.issues) ? issue.issues[0] : issue.issues
+      return inner === undefined ? "is invalid" : describe(inner as ParseResult.ParseIssue)
+    }
+    case "Pointer":
+      return describe(issue.issue)
+    case "Unexpected":
+      return "is not allowed"
+    case "Forbidden":
+      return "is invalid"
+    case "Transformation":
+      return describe(issue.issue)
+  }
+}
+
+const typeName = (ast: SchemaAST.AST): string => {
+  switch (ast._tag) {
+    case "StringKeyword":
+      return "a string"
+    case "NumberKeyword":
+      return "a number"
+    case "BooleanKeyword":
+      return "a boolean"
+    case "TupleType":
+      return "an array"
+    case "TypeLiteral":
+      return "an object"
+    case "Union":
+      return "a string, number, boolean or null"
+    case "Refinement":
+      return typeName(ast.from)
+    default:
+      return "of another type"
+  }
+}
+
+const pathOf = (issue: ParseResult.ParseIssue, acc: Array<PropertyKey>): Array<PropertyKey> => {
+  switch (issue._tag) {
+    case "Pointer": {
+      const p = Array.isArray(issue.path) ? issue.path : [issue.path]
+      return pathOf(issue.issue, [...acc, ...(p as Array<PropertyKey>)])
+    }
+    case "Composite": {
+      const inner = Array.isArray(issue.issues) ? issue.issues[0] : issue.issues
+      return inner === undefined ? acc : pathOf(inner as ParseResult.ParseIssue, acc)
+    }
+    case "Refinement":
+    case "Transformation":
+      return pathOf(issue.issue, acc)
+    default:
+      return acc
+  }
+}
+
+const refOf = (input: unknown): RecordRef | undefined => {
+  if (typeof input !== "object" || input === null) return undefined
+  const o = input as { source?: unknown; id?: unknown }
+  return typeof o.source === "string" && typeof o.id === "string" ? { source: o.source, id: o.id } : undefined
+}
+
+/** Decodes one interchange record, failing with a located error that carries no personal data. */
+export const decode = (input: unknown, at: Location = {}): Either.Either<SourceRecord, RecordDecodeError> => {
+  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+    return Either.left(
+      new RecordDecodeError({
+        file: at.file,
+        line: at.line,
+        field: "(record)",
+        problem: "must be a JSON object"
+      })
+    )
+  }
+  const r = decodeEither(input)
+  if (Either.isRight(r)) return Either.right(r.right)
+  const issue = r.left.issue
+  const path = pathOf(issue, [])
+  const field = path.length === 0 ? "(record)" : path.map(String).join(".")
+  return Either.left(
+    new RecordDecodeError({
+      file: at.file,
+      line: at.line,
+      record: refOf(input),
+      field,
+      problem: describe(issue)
+    })
+  )
+}
+
+/** Parses and decodes one NDJSON line. */
+export const decodeLine = (
+  line: string,
+  at: Location = {}
+): Either.Either<SourceRecord, RecordDecodeError> => {
+  let value: unknown
+  try {
+    value = JSON.parse(line)
+  } catch {
+    return Either.left(new RecordDecodeError({ ...at, field: "(line)", problem: "is not valid JSON" }))
+  }
+  return decode(value, at)
+}
