@@ -1,2 +1,18 @@
 /** The interchange record: schema, decoding with located errors, record keys. */
 export * as SourceRecord from "./SourceRecord.js"
+/** Normalisation of e-mails, phones, names, dates and addresses, and string similarity. */
+export * as Normalize from "./Normalize.js"
+/** The typed resolution configuration and its defaults. */
+export * as ResolverConfig from "./ResolverConfig.js"
+/** Record features and the pairwise comparison model. */
+export * as Matcher from "./Matcher.js"
+/** Typed events of profiles and records. */
+export * as ProfileEvent from "./ProfileEvent.js"
+/** Survivorship of attributes, with provenance. */
+export * as Survivorship from "./Survivorship.js"
+/** The ProfileStore contract and the in-memory store. */
+export * as ProfileStore from "./ProfileStore.js"
+/** The IdentityResolver service: ingest, profiles, explanations. */
+export * as IdentityResolver from "./IdentityResolver.js"
+/** A Promise facade for code that does not use Effect. */
+export { LivingProfile } from "./LivingProfile.js"

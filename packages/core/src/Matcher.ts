@@ -1,0 +1,313 @@
+/**
+ * Pairwise matching: the normalised features of a record, and the comparison of two records
+ * into a Fellegi-Sunter style score (a sum of log2 likelihood ratios per field), vetoes that
+ * guard against false merges, and the deterministic identifier rule.
+ */
+import * as Normalize from "./Normalize.js"
+import type { ResolverConfig } from "./ResolverConfig.js"
+import type { SourceRecord } from "./SourceRecord.js"
+
+/** What matching reads of a record, normalised once at ingestion. */
+export interface Features {
+  readonly fn: string
+  readonly ln: string
+  readonly fnG: string
+  readonly lnG: string
+  readonly fnSx: string
+  readonly lnSx: string
+  /** YYYYMMDD, or eight raw digits when the source wrote an impossible date, or "". */
+  readonly dob: string
+  readonly street: string
+  readonly house: string
+  readonly city: string
+  readonly postcode: string
+  /** Normalised identifiers as `type:value`. */
+  readonly ids: ReadonlyArray<string>
+  /** Values of the configured extra fields, in config order ("" when missing). */
+  readonly extra: ReadonlyArray<string>
+}
+
+/** Agreement level of one comparison. */
+export type Level = "missing" | "exact" | "close" | "fuzzy" | "different" | "initial" | "swapped"
+
+const MISSING = 0
+const EXACT = 1
+const CLOSE = 2
+const FUZZY = 3
+const DIFFERENT = 4
+const INITIAL = 5
+const levelNames: ReadonlyArray<Level> = ["missing", "exact", "close", "fuzzy", "different", "initial"]
+
+const text = (v: unknown): string => (typeof v === "string" ? v : typeof v === "number" ? String(v) : "")
+
+const EIGHT_DIGITS = /^\d{8}$/
+
+/** Normalises a record's matching features under a configuration. */
+export const features = (record: SourceRecord, config: ResolverConfig): Features => {
+  const a = record.attributes ?? {}
+  const fn = Normalize.name(text(a["firstName"]))
+  const ln = Normalize.name(text(a["lastName"]))
+  const rawDob = text(a["birthDate"])
+  let dob = rawDob === "" ? "" : (Normalize.date(rawDob) ?? "")
+  if (dob === "" && rawDob !== "") {
+    const digits = rawDob.replace(/\D/g, "")
+    if (EIGHT_DIGITS.test(digits)) dob = digits
+  }
+  const street = Normalize.street(text(a["street"]))
+  const country = text(a["country"]).toUpperCase()
+  const region = country.length === 2 ? country : config.defaultRegion
+  const ids: Array<string> = []
+  for (const attribute of config.identifierAttributes) {
+    const v = text(a[attribute]).trim()
+    if (v !== "") ids.push(`${attribute}:${v}`)
+  }
+  const identifiers = record.identifiers
+  if (identifiers !== undefined) {
+    for (const type in identifiers) {
+      const values = identifiers[type]!
+      for (let i = 0; i < values.length; i++) {
+        const raw = values[i]!
+        let v: string | undefined
+        if (type === "email") v = Normalize.email(raw, config.email)
+        else if (type === "phone") v = Normalize.phone(raw, region)
+        else {
+          v = raw.trim()
+          if (v === "") v = undefined
+        }
+        if (v !== undefined) {
+          const id = `${type}:${v}`
+          if (!ids.includes(id)) ids.push(id)
+        }
+      }
+    }
+  }
+  const extra = config.extraFields.map((f) => {
+    const v = text(a[f.attribute]).trim()
+    return f.comparator === "name" ? Normalize.name(v) : v.toLowerCase()
+  })
+  return {
+    fn,
+    ln,
+    fnG: Normalize.germanic(fn),
+    lnG: Normalize.germanic(ln),
+    fnSx: Normalize.soundex(fn),
+    lnSx: Normalize.soundex(ln),
+    dob,
+    street,
+    house: street === "" ? "" : (Normalize.houseNumber(street) ?? ""),
+    city: Normalize.name(text(a["city"])),
+    postcode: Normalize.postcode(text(a["postcode"])),
+    ids,
+    extra
+  }
+}
+
+const tokenOverlap = (a: string, b: string): boolean => {
+  const ta = a.split(" ")
+  const tb = b.split(" ")
+  for (const x of ta) if (x.length > 1 && tb.includes(x)) return true
+  return false
+}
+
+const nameLevel = (a: string, aG: string, b: string, bG: string, config: ResolverConfig): number => {
+  if (a === "" || b === "") return MISSING
+  if (a === b || aG === bG) return EXACT
+  if (a.length === 1 || b.length === 1) return a.charCodeAt(0) === b.charCodeAt(0) ? INITIAL : DIFFERENT
+  if ((a.includes(" ") || b.includes(" ")) && tokenOverlap(a, b)) return CLOSE
+  const jw = Normalize.jaroWinkler(a, b)
+  if (jw >= config.nameSimilarity.close) return CLOSE
+  if (jw >= config.nameSimilarity.fuzzy) return FUZZY
+  return DIFFERENT
+}
+
+const dobLevel = (a: string, b: string): number => {
+  if (a === "" || b === "") return MISSING
+  if (a === b) return EXACT
+  if (
+    a.charCodeAt(4) === b.charCodeAt(6) &&
+    a.charCodeAt(5) === b.charCodeAt(7) &&
+    a.charCodeAt(6) === b.charCodeAt(4) &&
+    a.charCodeAt(7) === b.charCodeAt(5) &&
+    a.startsWith(b.slice(0, 4))
+  )
+    return CLOSE
+  return Normalize.damerauWithin1(a, b) ? FUZZY : DIFFERENT
+}
+
+const postcodeLevel = (a: string, b: string): number => {
+  if (a === "" || b === "") return MISSING
+  if (a === b) return EXACT
+  return Normalize.damerauWithin1(a, b) ? CLOSE : DIFFERENT
+}
+
+const streetLevel = (a: Features, b: Features): number => {
+  if (a.street === "" || b.street === "") return MISSING
+  if (a.street === b.street) return EXACT
+  const jw = Normalize.jaroWinkler(a.street, b.street)
+  if (jw >= 0.9) return a.house !== "" && a.house === b.house ? CLOSE : FUZZY
+  return DIFFERENT
+}
+
+const cityLevel = (a: string, b: string): number => {
+  if (a === "" || b === "") return MISSING
+  if (a === b) return EXACT
+  return Normalize.jaroWinkler(a, b) >= 0.92 ? CLOSE : DIFFERENT
+}
+
+const extraLevel = (
+  comparator: "exact" | "typo" | "name",
+  a: string,
+  b: string,
+  config: ResolverConfig
+): number => {
+  if (a === "" || b === "") return MISSING
+  if (a === b) return EXACT
+  if (comparator === "exact") return DIFFERENT
+  if (comparator === "typo") return Normalize.damerauWithin1(a, b) ? CLOSE : DIFFERENT
+  return nameLevel(a, a, b, b, config)
+}
+
+interface Weights {
+  readonly exact: number
+  readonly close: number
+  readonly fuzzy: number
+  readonly different: number
+}
+
+const weightOf = (w: Weights, level: number, initial = 0): number => {
+  switch (level) {
+    case EXACT:
+      return w.exact
+    case CLOSE:
+      return w.close
+    case FUZZY:
+      return w.fuzzy
+    case DIFFERENT:
+      return w.different
+    case INITIAL:
+      return initial
+    default:
+      return 0
+  }
+}
+
+/** One field's part of a comparison, for explanations. */
+export interface Evidence {
+  readonly field: string
+  readonly level: Level
+  readonly weight: number
+}
+
+/** The outcome of comparing two records. */
+export interface Comparison {
+  /** Sum of the field weights. */
+  readonly score: number
+  /** Strong conflicting evidence: different first names without an agreeing birth date, or the reverse. */
+  readonly veto: boolean
+  /** Identifier values both records carry (`type:value`). */
+  readonly sharedIds: ReadonlyArray<string>
+  readonly evidence: ReadonlyArray<Evidence>
+}
+
+/** Scratch result of the allocation-free comparison on the hot path. */
+export interface Scored {
+  score: number
+  veto: boolean
+}
+
+const scoreInto = (
+  a: Features,
+  b: Features,
+  config: ResolverConfig,
+  out: Scored,
+  ev?: Array<Evidence>
+): void => {
+  const w = config.weights
+  let fnL = nameLevel(a.fn, a.fnG, b.fn, b.fnG, config)
+  let lnL = nameLevel(a.ln, a.lnG, b.ln, b.lnG, config)
+  let swapped = false
+  let halfSwapped = false
+  if ((fnL === DIFFERENT || lnL === DIFFERENT) && a.fn !== "" && a.ln !== "" && b.fn !== "" && b.ln !== "") {
+    const x = nameLevel(a.fn, a.fnG, b.ln, b.lnG, config)
+    const y = nameLevel(a.ln, a.lnG, b.fn, b.fnG, config)
+    const xOk = x === EXACT || x === CLOSE
+    const yOk = y === EXACT || y === CLOSE
+    if (xOk && yOk) swapped = true
+    // One name written in the other's field and the other name lost: the crosswise agreement
+    // counts as one agreeing name, and the lost one as unknown rather than as a conflict.
+    else if (
+      (x === EXACT && fnL === DIFFERENT && lnL === DIFFERENT) ||
+      (y === EXACT && fnL === DIFFERENT && lnL === DIFFERENT)
+    )
+      halfSwapped = true
+  }
+  let score = 0
+  if (swapped) {
+    score += w.swappedNames
+    fnL = EXACT
+    lnL = EXACT
+    ev?.push({ field: "name", level: "swapped", weight: w.swappedNames })
+  } else if (halfSwapped) {
+    score += w.lastName.exact
+    fnL = MISSING
+    lnL = EXACT
+    ev?.push({ field: "name", level: "swapped", weight: w.lastName.exact })
+  } else {
+    const fw = weightOf(w.firstName, fnL, w.initial)
+    const lw = weightOf(w.lastName, lnL, w.initial)
+    score += fw + lw
+    ev?.push({ field: "firstName", level: levelNames[fnL]!, weight: fw })
+    ev?.push({ field: "lastName", level: levelNames[lnL]!, weight: lw })
+  }
+  const dL = dobLevel(a.dob, b.dob)
+  const dw = weightOf(w.birthDate, dL)
+  const pL = postcodeLevel(a.postcode, b.postcode)
+  const pw = weightOf(w.postcode, pL)
+  const sL = streetLevel(a, b)
+  const sw = weightOf(w.street, sL)
+  const cL = cityLevel(a.city, b.city)
+  const cw = weightOf(w.city, cL)
+  score += dw + pw + sw + cw
+  if (ev !== undefined) {
+    ev.push({ field: "birthDate", level: levelNames[dL]!, weight: dw })
+    ev.push({ field: "postcode", level: levelNames[pL]!, weight: pw })
+    ev.push({ field: "street", level: levelNames[sL]!, weight: sw })
+    ev.push({ field: "city", level: levelNames[cL]!, weight: cw })
+  }
+  const extras = config.extraFields
+  for (let i = 0; i < extras.length; i++) {
+    const f = extras[i]!
+    const l = extraLevel(f.comparator, a.extra[i] ?? "", b.extra[i] ?? "", config)
+    const xw = weightOf(f.weights, l)
+    score += xw
+    ev?.push({ field: f.attribute, level: levelNames[l]!, weight: xw })
+  }
+  const fnAgree = fnL === EXACT || fnL === CLOSE || fnL === INITIAL
+  const dobAgree = dL === EXACT || dL === CLOSE || dL === FUZZY
+  out.score = score
+  out.veto = (fnL === DIFFERENT && !dobAgree) || (dL === DIFFERENT && !fnAgree)
+}
+
+/** Scores two records without allocating (the hot path of resolution). */
+export const score = (a: Features, b: Features, config: ResolverConfig, out: Scored): Scored => {
+  scoreInto(a, b, config, out)
+  return out
+}
+
+/** Identifier values two records share. */
+export const sharedIds = (a: Features, b: Features): Array<string> => a.ids.filter((id) => b.ids.includes(id))
+
+/** Compares two records, with the evidence of every field (for explanations and tests). */
+export const compare = (a: Features, b: Features, config: ResolverConfig): Comparison => {
+  const evidence: Array<Evidence> = []
+  const out: Scored = { score: 0, veto: false }
+  scoreInto(a, b, config, out, evidence)
+  return { score: out.score, veto: out.veto, sharedIds: sharedIds(a, b), evidence }
+}
+
+/** Whether an identifier type links records by itself under the configuration. */
+export const isLinkingType = (config: ResolverConfig, id: string): boolean => {
+  if (config.linkingIdentifiers === "all") return true
+  const type = id.slice(0, id.indexOf(":"))
+  return config.linkingIdentifiers.includes(type)
+}
