@@ -20,11 +20,9 @@ import {
 
 /** Which provider-specific aliasing rules `email` undoes. */
 export interface EmailRules {
-  /**
-   * Lowercase the local part too. RFC 5321 lets a server treat it case-sensitively, but no
-   * mainstream provider does, so for matching the whole address is lowercased. The domain is
-   * lowercased either way because DNS is case-insensitive.
-   */
+  // RFC 5321 lets a server treat the local part case-sensitively, but no mainstream provider does,
+  // so matching lowercases the whole address. The domain is lowercased regardless: DNS ignores case.
+  /** Lowercase the local part too (the domain always is). */
   readonly lowercase: boolean
   /** Gmail ignores dots in the local part ("a.b@gmail.com" is "ab@gmail.com"). */
   readonly gmailDots: boolean
@@ -53,10 +51,9 @@ const isUnicodeSpace = (c: number): boolean =>
   c === 0x3000 ||
   c === 0xfeff
 
-/**
- * Canonical form of an e-mail address (trimmed, NFC, lowercased, Gmail aliases collapsed), or
- * undefined when it is not plausibly an address. Domains are not IDNA-encoded.
- */
+// Domains are compared as written (NFC), not IDNA-encoded: records spell a domain one way or the other
+// far more consistently than they mix the two.
+/** Canonical e-mail address (trimmed, NFC, lowercased, aliases collapsed), or undefined if implausible. */
 export const email = (raw: string, rules: EmailRules = defaultEmailRules): string | undefined => {
   let s = raw
   let n = s.length
@@ -141,7 +138,10 @@ const PHONE_CACHE_GENERATION = 100_000
 // Real numbers, even with an extension, compact to well under this; longer input is not cached so
 // junk cannot inflate the cache's memory.
 const PHONE_KEY_MAX = 40
-// libphonenumber needs at least this many digits for any valid number worldwide.
+// Below this the library is not asked. The price: numbers written nationally in 4-5 digits are
+// refused, which (checked exhaustively) only exist in tiny plans (Niue, Tokelau, St Helena,
+// Falklands, Samoa, …), some Finnish, Austrian and Luxembourg lines, and service or pager numbers;
+// none in TR, GB or ES. Written with their country code they reach 6 digits and pass.
 const PHONE_MIN_DIGITS = 6
 
 // Keyed by region, then by the compact number: a nested lookup avoids building (and hashing) a
@@ -188,10 +188,7 @@ const parseE164 = (compact: string, region: string): string => {
   return parsed?.isValid() ? parsed.number : ""
 }
 
-/**
- * E.164 form of a phone number ("+905321112233"), reading national formats in `defaultRegion`
- * (ISO 3166 alpha-2); undefined unless libphonenumber's full metadata says it is a valid number.
- */
+/** E.164 form of a valid phone number, national formats read in `defaultRegion` (ISO 3166 alpha-2). */
 export const phone = (raw: string, defaultRegion?: string): string | undefined => {
   const n = raw.length
   let digits = 0
@@ -286,12 +283,10 @@ const foldGeneral = (raw: string): string => {
   return out
 }
 
-/**
- * Comparable ASCII form of a personal name: lowercase, diacritics and special letters folded
- * (Turkish ı/İ/ş/ğ, German ß, Nordic æ/ø, Polish ł, …), apostrophes dropped ("O'Brien" ->
- * "obrien"), other punctuation a single space ("Jean-Luc" -> "jean luc"), trimmed. Letters of
- * non-Latin scripts are kept, lowercased and without marks.
- */
+// Apostrophes vanish because "O'Brien" is also keyed as "OBrien"; hyphens and dots separate because
+// "Jean-Luc" is also keyed as "Jean Luc" and initials stay initials. Non-Latin letters are kept
+// (lowercased, marks removed): transliteration is ambiguous and would merge distinct names.
+/** Comparable ASCII form of a personal name ("Yılmaz" -> "yilmaz", "Jean-Luc" -> "jean luc"). */
 export const name = (raw: string): string => {
   const n = raw.length
   let upper = false
@@ -314,11 +309,9 @@ const isLower = (c: number): boolean => c >= 97 && c <= 122
 const isVowel = (c: number): boolean =>
   c === 97 || c === 101 || c === 105 || c === 111 || c === 117 || c === 121
 
-/**
- * Secondary fold of a `name` result that reads German umlaut transcriptions as the plain vowel
- * ("mueller" -> "muller", "schaefer" -> "schafer", "oezdemir" -> "ozdemir"). Meant only as an
- * extra equality check: it also merges some non-German spellings ("poet" -> "pot").
- */
+// Only an extra equality check: the exceptions below keep common non-German names intact, but some
+// spellings still merge ("poet" -> "pot"), and a few German ones are missed ("guenther", "schueler").
+/** Secondary fold of a `name` result: umlaut transcriptions as plain vowels ("mueller" -> "muller"). */
 export const germanic = (folded: string): string => {
   const n = folded.length
   let out = ""
@@ -367,13 +360,12 @@ const daysInMonth = (y: number, m: number): number =>
       ? 30
       : 31
 
-/**
- * "YYYYMMDD" of a valid calendar date written "YYYY-MM-DD" (a trailing "T…" or " …" time is
- * ignored, never converted between zones: a birth date is a calendar date), "YYYY/MM/DD",
- * "YYYY.MM.DD", "YYYYMMDD", or day-first "DD.MM.YYYY", "DD/MM/YYYY", "DD-MM-YYYY" (day and month
- * may be one digit). Day-first because month-first is a US habit and these sources are European;
- * two-digit years are refused as ambiguous. Undefined otherwise.
- */
+// Accepted: "YYYY-MM-DD", "YYYY/MM/DD", "YYYY.MM.DD", "YYYYMMDD", each optionally followed by "T…"
+// or " …" (a time, ignored rather than shifted between zones: a birth date is a calendar date), and
+// day-first "DD.MM.YYYY", "DD/MM/YYYY", "DD-MM-YYYY" with one- or two-digit day and month.
+// Day-first because month-first is a US habit and these sources are European; two-digit years are
+// refused because the century is a guess.
+/** "YYYYMMDD" of a valid calendar date in one of the formats listed above, else undefined. */
 export const date = (raw: string): string | undefined => {
   let s = raw
   let n = s.length
@@ -436,11 +428,10 @@ export const date = (raw: string): string | undefined => {
 // bare "c", which cannot safely be read as "calle" ("Block C"). "C/2"-like unit numbers are left.
 const CALLE_SLASH = /(^|[^\p{L}\p{N}])c\s*\/(?!\s*\d)/giu
 
-/**
- * Comparable form of a street line: `name` folding, then street types reduced to one short form
- * ("Caddesi"/"Cad."/"Cd." -> "cd", "Street"/"St." -> "st", "Straße"/"Str." -> "str", also fused
- * as in "Hauptstraße" -> "hauptstr"), number markers before a number dropped ("No:12" -> "12").
- */
+// Number markers before a number ("No:12", "Nr. 5", "nº 3") are dropped because sources include
+// them inconsistently; fused German/Dutch types are shortened in place ("Hauptstraße" -> "hauptstr")
+// because their abbreviation is written fused too ("Hauptstr.").
+/** Comparable street line: `name` folding plus street types in one short form ("Caddesi", "Cad." -> "cd"). */
 export const street = (raw: string): string => {
   const folded = name(raw.includes("/") ? raw.replace(CALLE_SLASH, "$1calle ") : raw)
   const n = folded.length
@@ -512,10 +503,9 @@ const SOUNDEX_CODES = Int8Array.from([
   0, 1, 2, 3, 0, 1, 2, -1, 0, 2, 2, 4, 5, 5, 0, 1, 2, 6, 2, 3, 0, 1, -1, 2, 0, 2
 ])
 
-/**
- * American Soundex (letter + 3 digits, "robert" -> "R163") of a folded name; characters other
- * than a-z are skipped, and a name without letters gives "".
- */
+// Characters other than a-z are skipped (not treated as separators), as classic implementations
+// strip them before coding.
+/** American Soundex of a folded name ("robert" -> "R163"); "" when it has no letters. */
 export const soundex = (folded: string): string => {
   const n = folded.length
   let i = 0
@@ -566,10 +556,9 @@ const ensureScratch = (length: number): void => {
   codes = new Int32Array(size)
 }
 
-/**
- * Jaro-Winkler similarity in [0, 1] (prefix scale 0.1, prefix of at most 4, applied when the Jaro
- * score exceeds 0.7 as in Winkler's original): 1 for equal strings, 0 when one is empty.
- */
+// The prefix bonus applies only above a Jaro score of 0.7, as in Winkler's original and the common
+// reference implementations, so unrelated names sharing an initial are not lifted.
+/** Jaro-Winkler similarity (prefix scale 0.1, up to 4): 1 for equal strings, 0 when one is empty. */
 export const jaroWinkler = (a: string, b: string): number => {
   if (a === b) return 1
   // Greedy matching is order-sensitive in rare ties; fixing the order makes the score symmetric.
@@ -595,7 +584,7 @@ export const jaroWinkler = (a: string, b: string): number => {
   for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i)
     const lo = i > window ? i - window : 0
-    const hi = i + window + 1 < m ? i + window + 1 : m
+    const hi = Math.min(i + window + 1, m)
     for (let j = lo; j < hi; j++) {
       if (codes[j] === c && matchB[j] === 0) {
         matchA[i] = 1
@@ -617,15 +606,12 @@ export const jaroWinkler = (a: string, b: string): number => {
   const jaro = (matches / n + matches / m + (matches - transpositions) / matches) / 3
   if (jaro <= 0.7) return jaro
   let prefix = 0
-  const maxPrefix = n < 4 ? n : 4
+  const maxPrefix = Math.min(n, 4)
   while (prefix < maxPrefix && s.charCodeAt(prefix) === codes[prefix]) prefix++
   return jaro + prefix * 0.1 * (1 - jaro)
 }
 
-/**
- * Levenshtein edit distance; with `max` (a non-negative integer) it stops as soon as the distance
- * must exceed `max` and returns `max + 1`.
- */
+/** Levenshtein distance; with an integer `max >= 0`, returns `max + 1` as soon as it must exceed it. */
 export const levenshtein = (a: string, b: string, max?: number): number => {
   if (a === b) return 0
   let s = a
@@ -680,17 +666,14 @@ const sameTail = (a: string, i: number, b: string, j: number): boolean => {
   return true
 }
 
-/**
- * True when `a` and `b` are equal or one insertion, deletion, substitution or adjacent
- * transposition apart (optimal string alignment distance <= 1).
- */
+/** True when `a` and `b` are equal or one insertion, deletion, substitution or adjacent swap apart. */
 export const damerauWithin1 = (a: string, b: string): boolean => {
   if (a === b) return true
   const la = a.length
   const lb = b.length
   if (la - lb > 1 || lb - la > 1) return false
   let i = 0
-  const shortest = la < lb ? la : lb
+  const shortest = Math.min(la, lb)
   while (i < shortest && a.charCodeAt(i) === b.charCodeAt(i)) i++
   if (la === lb) {
     if (sameTail(a, i + 1, b, i + 1)) return true
