@@ -3,10 +3,8 @@
  * and the street-type vocabulary. Built once at load so the hot paths only index arrays.
  */
 
-/**
- * Letters that Unicode does not decompose (NFKD leaves them whole), so they need an explicit
- * ASCII reading. Keyed by the lowercase form: the fold lowercases before it looks up.
- */
+// Letters that NFKD leaves whole need an explicit ASCII reading. Keyed by the lowercase form
+// because the fold lowercases before it looks up.
 const LETTER_OVERRIDES: ReadonlyArray<readonly [string, string]> = [
   ["ß", "ss"],
   ["æ", "ae"],
@@ -45,6 +43,8 @@ const LETTER_OVERRIDES: ReadonlyArray<readonly [string, string]> = [
   ["ɲ", "n"],
   ["ƞ", "n"],
   ["ɵ", "o"],
+  ["ɔ", "o"],
+  ["ʊ", "u"],
   ["ƥ", "p"],
   ["ʀ", "r"],
   ["ƨ", "s"],
@@ -90,10 +90,8 @@ const LETTER_OVERRIDES: ReadonlyArray<readonly [string, string]> = [
 /** Explicit readings for lowercase letters that have no decomposition. */
 const LETTERS = new Map<string, string>(LETTER_OVERRIDES)
 
-/**
- * Characters that vanish instead of separating words: apostrophe look-alikes (so "O'Brien" and
- * "OBrien" agree), the soft hyphen, and zero-width format characters.
- */
+// Characters that vanish instead of separating words: apostrophe look-alikes (so "O'Brien" and
+// "OBrien" agree) and the soft hyphen.
 const VANISH = new Set<number>([
   0x27, 0x60, 0xad, 0xb4, 0x2b9, 0x2bb, 0x2bc, 0x2bd, 0x2be, 0x2bf, 0x2018, 0x2019, 0x201b, 0x2032, 0xff07
 ])
@@ -102,10 +100,8 @@ const MARK = /^\p{M}$/u
 const LETTER_OR_DIGIT = /^[\p{L}\p{N}]$/u
 const FORMAT = /^\p{Cf}$/u
 
-/**
- * Folds one code point that is already lowercase-mapped: "" (drop), " " (word break), or letters
- * and digits without spaces. Only the build step and the rare non-table characters run this.
- */
+// Folds one code point to "" (drop), " " (word break) or letters and digits without spaces. Only
+// the table build and the rare characters outside the table run this, hence the regexes.
 const foldSlow = (cp: number): string => {
   if (VANISH.has(cp)) return ""
   if (cp < 0x80) {
@@ -120,7 +116,8 @@ const foldSlow = (cp: number): string => {
   if (MARK.test(ch) || FORMAT.test(ch)) return ""
   // NFKD (not just NFD) also unpacks ligatures, full-width and superscript forms, which are
   // the same letters for comparison purposes.
-  const decomposed = lower.normalize("NFKD")
+  // Compatibility forms can decompose to capitals (mathematical 𝚨 is Α), hence lowercase again.
+  const decomposed = lower.normalize("NFKD").toLowerCase().normalize("NFKD")
   let out = ""
   let brk = false
   for (const part of decomposed) {
@@ -221,10 +218,9 @@ export const STREET_WORDS: ReadonlyMap<string, string> = new Map<string, string>
   ["calle", "calle"]
 ])
 
-/**
- * Compound suffixes written fused to the street name ("Hauptstraße", "Kerkstraat", "Marienplatz")
- * whose abbreviation is also written fused ("Hauptstr."), so only the suffix is rewritten.
- */
+// Written fused to the street name ("Hauptstraße", "Kerkstraat", "Marienplatz") and abbreviated
+// fused too ("Hauptstr."), so only the suffix is rewritten.
+/** Fused street-type suffixes and their short forms. */
 export const STREET_SUFFIXES: ReadonlyArray<readonly [string, string]> = [
   ["strasse", "str"],
   ["straat", "str"],
