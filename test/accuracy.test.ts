@@ -13,7 +13,9 @@ import { describe, expect, it } from "vitest"
 const dir = Datasets.datasetsDir()
 const inCi = process.env["CI"] !== undefined && process.env["CI"] !== ""
 if (dir === undefined && !inCi) {
-  console.warn("data sets not found: set LIVING_PROFILE_DATASETS=<path to shared/datasets> to run the accuracy tests")
+  console.warn(
+    "data sets not found: set LIVING_PROFILE_DATASETS=<path to shared/datasets> to run the accuracy tests"
+  )
 }
 const run = dir === undefined && !inCi ? describe.skip : describe
 
@@ -23,17 +25,28 @@ const febrlConfig = (): ResolverConfig.ResolverConfig => {
 }
 
 const measure = async (name: Datasets.DatasetName, config: ResolverConfig.ResolverConfig) => {
-  if (dir === undefined) throw new Error("data sets not found: put shared/datasets beside the clone or set LIVING_PROFILE_DATASETS")
+  if (dir === undefined)
+    throw new Error(
+      "data sets not found: put shared/datasets beside the clone or set LIVING_PROFILE_DATASETS"
+    )
   const set = await Datasets.load(name, dir)
   const store = ProfileStore.makeMemory(config)
-  Effect.runSync(store.write({ upserts: set.records as ReadonlyArray<SourceRecord.SourceRecord>, events: false }))
+  Effect.runSync(
+    store.write({ upserts: set.records as ReadonlyArray<SourceRecord.SourceRecord>, events: false })
+  )
   const predicted = new Map<string, string>()
   for (const p of Effect.runSync(Stream.runCollect(store.profiles))) {
     for (const r of p.records) predicted.set(SourceRecord.recordKey(r), p.profileId)
   }
   const stats = Effect.runSync(store.stats)
-  const acc = Accuracy.pairwise(set.truth, predicted, set.crossGroupOnly === undefined ? {} : { crossGroupOnly: set.crossGroupOnly })
-  console.log(`${name}: ${JSON.stringify({ precision: acc.precision, recall: acc.recall, f1: acc.f1, candidatePairs: stats.candidatePairs })}`)
+  const acc = Accuracy.pairwise(
+    set.truth,
+    predicted,
+    set.crossGroupOnly === undefined ? {} : { crossGroupOnly: set.crossGroupOnly }
+  )
+  console.log(
+    `${name}: ${JSON.stringify({ precision: acc.precision, recall: acc.recall, f1: acc.f1, candidatePairs: stats.candidatePairs })}`
+  )
   return { ...acc, candidatePairs: stats.candidatePairs, records: set.records.length }
 }
 

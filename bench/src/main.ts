@@ -1,1 +1,129 @@
-console.log(JSON.stringify({ scenario: "none" }))
+/**
+ * `npm run bench [-- <scenario>] [--records N] [--dataset name] [--data path] [--runs K] [--json]`
+ *
+ * Without a scenario, runs every scenario at laptop sizes. Each measurement runs in a child
+ * process of its own, so that peak RSS belongs to that measurement alone.
+ */
+import { execFileSync } from "node:child_process"
+import { existsSync } from "node:fs"
+import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { parseArgs } from "node:util"
+import { Datasets } from "@living-profile/testkit"
+import { runResolve } from "./resolve.js"
+import { type BenchResult, emit } from "./stats.js"
+
+const here = dirname(fileURLToPath(import.meta.url))
+const benchDir = join(here, "..")
+const resultsDir = join(benchDir, "results")
+const configDir = join(benchDir, "configs")
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    records: { type: "string" },
+    dataset: { type: "string" },
+    data: { type: "string" },
+    runs: { type: "string" },
+    json: { type: "boolean", default: false },
+    child: { type: "boolean", default: false },
+    store: { type: "string" }
+  }
+})
+
+const scenario = positionals[0]
+
+interface Job {
+  readonly scenario: string
+  readonly args: ReadonlyArray<string>
+}
+
+const plan = (): Array<Job> => {
+  const runs = values.runs === undefined ? [] : ["--runs", values.runs]
+  const data = values.data === undefined ? [] : ["--data", values.data]
+  const jobs: Array<Job> = []
+  if (scenario === undefined || scenario === "resolve") {
+    if (values.dataset !== undefined)
+      jobs.push({ scenario: "resolve", args: ["--dataset", values.dataset, ...data, ...runs] })
+    else if (values.records !== undefined)
+      jobs.push({ scenario: "resolve", args: ["--records", values.records, ...runs] })
+    else {
+      for (const n of ["10000", "100000", "1000000"]) {
+        jobs.push({
+          scenario: "resolve",
+          args: ["--records", n, "--runs", values.runs ?? (n === "1000000" ? "3" : "5")]
+        })
+      }
+      if (Datasets.datasetsDir(values.data) !== undefined) {
+        for (const d of Datasets.datasetNames)
+          jobs.push({ scenario: "resolve", args: ["--dataset", d, ...data, "--runs", values.runs ?? "3"] })
+      } else process.stderr.write("data sets not found: skipping the labelled sets (pass --data <path>)\n")
+    }
+  }
+  if (jobs.length === 0) {
+    process.stderr.write(`unknown scenario ${scenario}; known: resolve\n`)
+    process.exit(2)
+  }
+  return jobs
+}
+
+const child = async (): Promise<void> => {
+  const runs = Number(values.runs ?? "3")
+  let results: Array<BenchResult> = []
+  if (scenario === "resolve") {
+    results = await runResolve({
+      dataset: values.dataset ?? "synthetic",
+      records: Number(values.records ?? "100000"),
+      runs,
+      ...(values.data === undefined ? {} : { data: values.data }),
+      configDir
+    })
+  }
+  for (const r of results) process.stdout.write(`${JSON.stringify(r)}\n`)
+}
+
+const table = (rows: ReadonlyArray<BenchResult>): string => {
+  const cols = [
+    "scenario",
+    "dataset",
+    "records",
+    "medianSeconds",
+    "perSecond",
+    "peakRssMb",
+    "precision",
+    "recall",
+    "f1",
+    "candidatePairs"
+  ]
+  const cells = rows.map((r) => cols.map((c) => (r[c] === undefined ? "" : String(r[c]))))
+  const widths = cols.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i]!.length)))
+  const line = (xs: ReadonlyArray<string>) => xs.map((x, i) => x.padEnd(widths[i]!)).join("  ")
+  return [line(cols), ...cells.map(line)].join("\n")
+}
+
+const main = async (): Promise<void> => {
+  if (values.child) return child()
+  const all: Array<BenchResult> = []
+  for (const job of plan()) {
+    const out = execFileSync(
+      process.execPath,
+      [join(here, "main.js"), job.scenario, "--child", ...job.args],
+      {
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "inherit"],
+        maxBuffer: 64 * 1024 * 1024
+      }
+    )
+    for (const line of out.split("\n")) {
+      if (line.trim() === "") continue
+      const result = JSON.parse(line) as BenchResult
+      all.push(result)
+      if (values.json) emit(result, resultsDir)
+      else emit(result, resultsDir)
+    }
+  }
+  if (!values.json) process.stderr.write(`\n${table(all)}\n`)
+}
+
+if (!existsSync(configDir)) throw new Error(`missing ${configDir}`)
+await main()

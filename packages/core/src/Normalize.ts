@@ -185,7 +185,40 @@ const parseE164 = (compact: string, region: string): string => {
     region.length === 0
       ? parsePhoneNumberFromString(compact)
       : parsePhoneNumberFromString(compact, region as CountryCode)
-  return parsed?.isValid() ? parsed.number : ""
+  if (parsed === undefined || !parsed.isValid()) return ""
+  // The same number usually comes back in other records written another way: seed the cache
+  // with the two spellings the library itself produces for it (E.164, and the national format
+  // of its own country), which parse back to this very number, so those records skip the parse.
+  const e164 = parsed.number
+  cachePhone("", e164, e164)
+  if (parsed.country !== undefined) cachePhone(parsed.country, compactNational(parsed.formatNational()), e164)
+  return e164
+}
+
+const compactNational = (formatted: string): string => {
+  let out = ""
+  for (let i = 0; i < formatted.length; i++) {
+    const c = formatted.charCodeAt(i)
+    if (!isPhoneSeparator(c)) out += formatted[i]
+  }
+  return out
+}
+
+const cachePhone = (region: string, compact: string, result: string): void => {
+  if (phoneYoungSize >= PHONE_CACHE_GENERATION) {
+    phoneOld = phoneYoung
+    phoneYoung = new Map()
+    phoneYoungSize = 0
+  }
+  let young = phoneYoung.get(region)
+  if (young === undefined) {
+    young = new Map()
+    phoneYoung.set(region, young)
+  }
+  if (!young.has(compact)) {
+    young.set(compact, result)
+    phoneYoungSize++
+  }
 }
 
 /** E.164 form of a valid phone number, national formats read in `defaultRegion` (ISO 3166 alpha-2). */
@@ -208,27 +241,20 @@ export const phone = (raw: string, defaultRegion?: string): string | undefined =
   }
   if (digits < PHONE_MIN_DIGITS) return undefined
   compact = stripped ? compact + raw.slice(runStart) : raw
-  const region = defaultRegion === undefined || defaultRegion.length === 0 ? "" : regionCode(defaultRegion)
+  // A number written with its country code reads the same in every region.
+  const region =
+    compact.charCodeAt(0) === 43 /* + */ || defaultRegion === undefined || defaultRegion.length === 0
+      ? ""
+      : regionCode(defaultRegion)
   if (compact.length > PHONE_KEY_MAX) {
     const r = parseE164(compact, region)
     return r.length === 0 ? undefined : r
   }
-  let young = phoneYoung.get(region)
-  let r = young?.get(compact)
+  let r = phoneYoung.get(region)?.get(compact)
   if (r === undefined) {
-    r = phoneOld.get(region)?.get(compact) ?? parseE164(compact, region)
-    if (phoneYoungSize >= PHONE_CACHE_GENERATION) {
-      phoneOld = phoneYoung
-      phoneYoung = new Map()
-      phoneYoungSize = 0
-      young = undefined
-    }
-    if (young === undefined) {
-      young = new Map()
-      phoneYoung.set(region, young)
-    }
-    young.set(compact, r)
-    phoneYoungSize++
+    r = phoneOld.get(region)?.get(compact)
+    if (r === undefined) r = parseE164(compact, region)
+    cachePhone(region, compact, r)
   }
   return r.length === 0 ? undefined : r
 }

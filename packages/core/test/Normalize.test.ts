@@ -578,3 +578,22 @@ describe("Normalize.damerauWithin1", () => {
     )
   })
 })
+
+describe("phone cache seeding", () => {
+  it("a number first seen in one spelling reads identically in every other spelling", () => {
+    const cases: Array<[string, string, Array<string>]> = [
+      ["TR", "0532 111 22 33", ["+90 532 111 2233", "05321112233", "+905321112233", "0090 532 111 22 33"]],
+      ["DE", "+49 151 23456789", ["0151 23456789", "015123456789", "+4915123456789"]],
+      ["GB", "07911 123456", ["+44 7911 123456", "07911123456"]],
+      ["ES", "612 34 56 78", ["+34 612345678", "612345678"]],
+      ["US", "(415) 555-2671", ["+1 415 555 2671", "415-555-2671"]]
+    ]
+    for (const [region, first, others] of cases) {
+      const expected = Normalize.phone(first, region)
+      expect(expected).toMatch(/^\+\d{8,15}$/)
+      for (const o of others) expect(Normalize.phone(o, region)).toBe(expected)
+    }
+    // A +-prefixed number ignores the region, so the seeded E.164 key is shared across regions.
+    expect(Normalize.phone("+90 532 111 2233", "DE")).toBe(Normalize.phone("0532 111 22 33", "TR"))
+  })
+})

@@ -39,8 +39,8 @@ export class BlockTable {
     }
   }
 
-  /** The id of a key, allocating `next()` for a new one. */
-  intern(key: string, next: () => number): number {
+  /** The id of a key; a new key gets `fresh` (the caller sees it came back and initialises it). */
+  intern(key: string, fresh: number): number {
     const h1 = hash1(key)
     const h2 = hash2(key)
     let i = (h1 ^ (h2 >>> 7)) & this.mask
@@ -50,7 +50,7 @@ export class BlockTable {
       if (this.hi[i] === h1 && this.lo[i] === h2) return id
       i = (i + 1) & this.mask
     }
-    const id = next()
+    const id = fresh
     this.hi[i] = h1
     this.lo[i] = h2
     this.ids[i] = id

@@ -46,14 +46,14 @@ export class Engine {
   private readonly recBlocks: Array<Array<number> | undefined> = []
   readonly adj: Array<Array<number> | undefined> = []
   private readonly byKey = new Map<string, number>()
-  private updatedAtMs: Array<number> = []
 
   // blocks
   private readonly table = new BlockTable(1 << 16)
   private readonly blockSize = new IntColumn(1 << 16, 0)
   private readonly blockHead = new IntColumn(1 << 16, -1)
   private readonly blockFlags = new IntColumn(1 << 16, 0)
-  private readonly blockMore = new Map<number, Array<number>>()
+  /** Members of blocks with two or more records (singletons live in blockHead alone). */
+  private readonly blockMore: Array<Array<number> | undefined> = []
   private blockCount = 0
 
   // union-find with circular member lists
@@ -75,6 +75,10 @@ export class Engine {
   private events: Array<ProfileEvent> | undefined
   private readonly scratch: Matcher.Scored = { score: 0, veto: false }
   private stamp = new IntColumn(1 << 16, -1)
+  // Scratch space of one attach (reused: attach is the hot path and must not allocate per record).
+  private candidates: Array<number> = []
+  private candidateScores: Array<number> = []
+  private candidateVetoes: Array<number> = []
   private stampGen = 0
 
   readonly stats: EngineStats = {
@@ -106,16 +110,14 @@ export class Engine {
   upsert(record: SourceRecord): UpsertOutcome {
     const key = recordKey(record)
     const existing = this.byKey.get(key)
-    const updatedAt = record.updatedAt === undefined ? 0 : Date.parse(record.updatedAt)
     if (existing === undefined) {
       const r = this.refs.length
-      const ref = { source: record.source, id: record.id }
-      this.refs.push(ref)
+      // While a record lives it is its own ref; removal swaps in a bare ref so no personal data stays.
+      this.refs.push(record)
       this.records.push(record)
       this.feats.push(undefined)
       this.recBlocks.push(undefined)
       this.adj.push(undefined)
-      this.updatedAtMs.push(updatedAt)
       this.byKey.set(key, r)
       this.parent.ensure(r)
       this.size.ensure(r)
@@ -128,11 +130,11 @@ export class Engine {
       return "created"
     }
     const old = this.records[existing]!
-    if (updatedAt < this.updatedAtMs[existing]!) return "stale"
+    if (timeOf(record) < timeOf(old)) return "stale"
     if (JSON.stringify(old) === JSON.stringify(record)) return "unchanged"
     this.detachEvidence(existing)
     this.records[existing] = record
-    this.updatedAtMs[existing] = updatedAt
+    this.refs[existing] = record
     this.dirty.add(existing)
     this.attach(existing, record)
     return "updated"
@@ -145,6 +147,7 @@ export class Engine {
     if (r === undefined) return false
     this.detachEvidence(r)
     this.byKey.delete(key)
+    this.refs[r] = { source: ref.source, id: ref.id }
     this.records[r] = undefined
     this.feats[r] = undefined
     this.stats.records--
@@ -162,15 +165,16 @@ export class Engine {
     const transitioned: Array<number> = []
     for (let i = 0; i < keys.length; i++) {
       const k = keys[i]!
-      const b = this.table.intern(k, () => this.newBlock(k))
+      let b = this.table.intern(k, this.blockCount)
+      if (b === this.blockCount) b = this.newBlock(k)
       blocks[i] = b
       const n = ++this.blockSize.data[b]!
       if (n === 1) this.blockHead.data[b] = r
       else {
-        let more = this.blockMore.get(b)
+        let more = this.blockMore[b]
         if (more === undefined) {
           more = [this.blockHead.data[b]!]
-          this.blockMore.set(b, more)
+          this.blockMore[b] = more
         }
         more.push(r)
         if (n === this.limitOf(b) + 1) transitioned.push(b)
@@ -181,36 +185,42 @@ export class Engine {
     // Score every candidate once; identifier blocks learn whether they are ambiguous from it.
     const gen = ++this.stampGen
     this.stamp.ensure(this.refs.length)
-    const candidates: Array<number> = []
-    const scores: Array<number> = []
-    const vetoes: Array<boolean> = []
-    for (const b of blocks) {
-      if (!this.usable(b)) continue
-      this.forMembers(b, (m) => {
-        if (m === r) return
-        if (this.stamp.data[m] === gen) return
-        this.stamp.data[m] = gen
+    const stamp = this.stamp.data
+    const candidates = this.candidates
+    const scores = this.candidateScores
+    const vetoes = this.candidateVetoes
+    let count = 0
+    for (let i = 0; i < blocks.length; i++) {
+      const b = blocks[i]!
+      const size = this.blockSize.data[b]!
+      if (size < 2 || size > this.limitOf(b)) continue
+      const more = this.blockMore[b]!
+      for (let j = 0; j < more.length; j++) {
+        const m = more[j]!
+        if (m === r || stamp[m] === gen) continue
+        stamp[m] = gen
         Matcher.score(f, this.feats[m]!, this.config, this.scratch)
-        this.stats.candidatePairs++
-        candidates.push(m)
-        scores.push(this.scratch.score)
-        vetoes.push(this.scratch.veto)
-      })
+        candidates[count] = m
+        scores[count] = this.scratch.score
+        vetoes[count] = this.scratch.veto ? 1 : 0
+        count++
+      }
     }
+    this.stats.candidatePairs += count
     for (const b of blocks) {
       const flags = this.blockFlags.data[b]!
       if ((flags & IDENT) === 0 || (flags & AMBIGUOUS) !== 0 || !this.usable(b)) continue
-      for (let i = 0; i < candidates.length; i++) {
-        if (vetoes[i] && this.inBlock(candidates[i]!, b)) {
+      for (let i = 0; i < count; i++) {
+        if (vetoes[i] === 1 && this.inBlock(candidates[i]!, b)) {
           this.blockFlags.data[b] = flags | AMBIGUOUS
           transitioned.push(b)
           break
         }
       }
     }
-    for (let i = 0; i < candidates.length; i++) {
+    for (let i = 0; i < count; i++) {
+      if (vetoes[i] === 1) continue
       const m = candidates[i]!
-      if (vetoes[i]) continue
       if (scores[i]! >= this.config.threshold || this.linkedByIdentifier(r, m)) this.addEdge(r, m)
     }
     for (const b of transitioned) this.reevaluateBlock(b, true)
@@ -229,7 +239,7 @@ export class Engine {
     const reopen: Array<number> = []
     for (const b of blocks) {
       const n = --this.blockSize.data[b]!
-      const more = this.blockMore.get(b)
+      const more = this.blockMore[b]
       if (more === undefined) this.blockHead.data[b] = -1
       else {
         const at = more.indexOf(r)
@@ -237,7 +247,7 @@ export class Engine {
         more.pop()
         if (more.length === 1) {
           this.blockHead.data[b] = more[0]!
-          this.blockMore.delete(b)
+          this.blockMore[b] = undefined
         } else this.blockHead.data[b] = more[0]!
       }
       const flags = this.blockFlags.data[b]!
@@ -279,7 +289,7 @@ export class Engine {
   }
 
   private forMembers(b: number, f: (m: number) => void): void {
-    const more = this.blockMore.get(b)
+    const more = this.blockMore[b]
     if (more === undefined) {
       const h = this.blockHead.data[b]!
       if (h >= 0) f(h)
@@ -633,5 +643,7 @@ export class Engine {
     }))
   }
 }
+
+const timeOf = (r: SourceRecord): number => (r.updatedAt === undefined ? 0 : Date.parse(r.updatedAt))
 
 const defaultProfileId = (seq: number): string => `p${seq.toString(36).padStart(7, "0")}`

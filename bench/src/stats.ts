@@ -1,0 +1,40 @@
+/** Small helpers shared by the scenarios: timing, medians, result lines. */
+import { mkdirSync, appendFileSync } from "node:fs"
+import { join } from "node:path"
+
+/** One benchmark result: one JSON line. */
+export interface BenchResult {
+  readonly scenario: string
+  readonly dataset: string
+  readonly records: number
+  readonly runs: number
+  readonly medianSeconds: number
+  readonly perSecond: number
+  readonly peakRssMb: number
+  readonly [figure: string]: unknown
+}
+
+/** Median of a non-empty list. */
+export const median = (xs: ReadonlyArray<number>): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2
+}
+
+/** Seconds taken by `f`. */
+export const time = (f: () => void): number => {
+  const t0 = process.hrtime.bigint()
+  f()
+  return Number(process.hrtime.bigint() - t0) / 1e9
+}
+
+/** Peak resident set size of this process so far, in MB. */
+export const peakRssMb = (): number => Math.round(process.resourceUsage().maxRSS / 1024)
+
+/** Prints a result as one JSON line and appends it to bench/results/<date>.ndjson. */
+export const emit = (result: BenchResult, resultsDir: string): void => {
+  const line = JSON.stringify({ ...result, node: process.version, at: new Date().toISOString() })
+  process.stdout.write(`${line}\n`)
+  mkdirSync(resultsDir, { recursive: true })
+  appendFileSync(join(resultsDir, `${new Date().toISOString().slice(0, 10)}.ndjson`), `${line}\n`)
+}
