@@ -1,1 +1,16 @@
-export const version = "0.1.0"
+/** The `living-profile` command as a library: resolve files without spawning a process. */
+export { resolveFile, defaultBatchSize, type ResolveOptions } from "./Resolve.js"
+/** The summary of a run and its text form. */
+export * as Summary from "./Summary.js"
+/** The CSV mapping: schema, decoding and row plans. */
+export * as Mapping from "./Mapping.js"
+/** Streaming readers of NDJSON and CSV input. */
+export * as Input from "./Input.js"
+/** Output sinks and the assignments CSV format. */
+export * as Output from "./Output.js"
+/** Exit codes and the typed failures of the command. */
+export * from "./ExitCode.js"
+/** Running the command in-process with its arguments. */
+export { run, type Io, mainHelp, resolveHelp, internalErrorCode } from "./Cli.js"
+/** The package version. */
+export { version } from "./Version.js"

@@ -11,18 +11,18 @@ import type { SourceRecord } from "./SourceRecord.js"
 export interface Features {
   readonly fn: string
   readonly ln: string
-  readonly fnG: string
-  readonly lnG: string
-  readonly fnSx: string
-  readonly lnSx: string
   /** YYYYMMDD, or eight raw digits when the source wrote an impossible date, or "". */
   readonly dob: string
   readonly street: string
-  readonly house: string
   readonly city: string
   readonly postcode: string
-  /** Normalised identifiers as `type:value`. */
-  readonly ids: ReadonlyArray<string>
+  /**
+   * Normalised identifiers as `type:value`. The engine keeps features for as long as their record
+   * lives but needs identifiers only at ingestion (as blocking keys), so it empties this list.
+   */
+  ids: ReadonlyArray<string>
+  /** Which well-known identifier types the record has (bit 1: email, bit 2: phone). */
+  readonly idMask: number
   /** Values of the configured extra fields, in config order ("" when missing). */
   readonly extra: ReadonlyArray<string>
 }
@@ -41,6 +41,17 @@ const levelNames: ReadonlyArray<Level> = ["missing", "exact", "close", "fuzzy", 
 const text = (v: unknown): string => (typeof v === "string" ? v : typeof v === "number" ? String(v) : "")
 
 const EIGHT_DIGITS = /^\d{8}$/
+const NO_EXTRA: ReadonlyArray<string> = []
+
+/** `idMask` bit of e-mail. */
+export const EMAIL_BIT = 1
+/** `idMask` bit of phone. */
+export const PHONE_BIT = 2
+/** Bit of a well-known identifier type (`type:value`) in `Features.idMask`; 0 for other types. */
+export const maskOfId = (id: string): number =>
+  id.startsWith("email:") ? EMAIL_BIT : id.startsWith("phone:") ? PHONE_BIT : 0
+/** The empty identifier list features are left with once their identifiers became blocking keys. */
+export const NO_IDS: ReadonlyArray<string> = []
 
 /** Normalises a record's matching features under a configuration. */
 export const features = (record: SourceRecord, config: ResolverConfig): Features => {
@@ -81,23 +92,25 @@ export const features = (record: SourceRecord, config: ResolverConfig): Features
       }
     }
   }
-  const extra = config.extraFields.map((f) => {
-    const v = text(a[f.attribute]).trim()
-    return f.comparator === "name" ? Normalize.name(v) : v.toLowerCase()
-  })
+  // Features live as long as their record: share one empty array where no extra fields are configured.
+  let idMask = 0
+  for (const id of ids) idMask |= maskOfId(id)
+  const extra =
+    config.extraFields.length === 0
+      ? NO_EXTRA
+      : config.extraFields.map((f) => {
+          const v = text(a[f.attribute]).trim()
+          return f.comparator === "name" ? Normalize.name(v) : v.toLowerCase()
+        })
   return {
     fn,
     ln,
-    fnG: Normalize.germanic(fn),
-    lnG: Normalize.germanic(ln),
-    fnSx: Normalize.soundex(fn),
-    lnSx: Normalize.soundex(ln),
     dob,
     street,
-    house: street === "" ? "" : (Normalize.houseNumber(street) ?? ""),
     city: Normalize.name(text(a["city"])),
     postcode: Normalize.postcode(text(a["postcode"])),
     ids,
+    idMask,
     extra
   }
 }
@@ -109,9 +122,9 @@ const tokenOverlap = (a: string, b: string): boolean => {
   return false
 }
 
-const nameLevel = (a: string, aG: string, b: string, bG: string, config: ResolverConfig): number => {
+const nameLevel = (a: string, b: string, config: ResolverConfig): number => {
   if (a === "" || b === "") return MISSING
-  if (a === b || aG === bG) return EXACT
+  if (a === b || Normalize.germanic(a) === Normalize.germanic(b)) return EXACT
   if (a.length === 1 || b.length === 1) return a.charCodeAt(0) === b.charCodeAt(0) ? INITIAL : DIFFERENT
   if ((a.includes(" ") || b.includes(" ")) && tokenOverlap(a, b)) return CLOSE
   const jw = Normalize.jaroWinkler(a, b)
@@ -144,7 +157,13 @@ const streetLevel = (a: Features, b: Features): number => {
   if (a.street === "" || b.street === "") return MISSING
   if (a.street === b.street) return EXACT
   const jw = Normalize.jaroWinkler(a.street, b.street)
-  if (jw >= 0.9) return a.house !== "" && a.house === b.house ? CLOSE : FUZZY
+  if (jw >= 0.9) {
+    // Neighbours and namesakes share street names: two house numbers that differ are two addresses.
+    const ha = Normalize.houseNumber(a.street)
+    const hb = Normalize.houseNumber(b.street)
+    if (ha !== undefined && hb !== undefined) return ha === hb ? CLOSE : DIFFERENT
+    return FUZZY
+  }
   return DIFFERENT
 }
 
@@ -164,7 +183,7 @@ const extraLevel = (
   if (a === b) return EXACT
   if (comparator === "exact") return DIFFERENT
   if (comparator === "typo") return Normalize.damerauWithin1(a, b) ? CLOSE : DIFFERENT
-  return nameLevel(a, a, b, b, config)
+  return nameLevel(a, b, config)
 }
 
 interface Weights {
@@ -219,17 +238,18 @@ const scoreInto = (
   a: Features,
   b: Features,
   config: ResolverConfig,
+  sharedMask: number,
   out: Scored,
   ev?: Array<Evidence>
 ): void => {
   const w = config.weights
-  let fnL = nameLevel(a.fn, a.fnG, b.fn, b.fnG, config)
-  let lnL = nameLevel(a.ln, a.lnG, b.ln, b.lnG, config)
+  let fnL = nameLevel(a.fn, b.fn, config)
+  let lnL = nameLevel(a.ln, b.ln, config)
   let swapped = false
   let halfSwapped = false
   if ((fnL === DIFFERENT || lnL === DIFFERENT) && a.fn !== "" && a.ln !== "" && b.fn !== "" && b.ln !== "") {
-    const x = nameLevel(a.fn, a.fnG, b.ln, b.lnG, config)
-    const y = nameLevel(a.ln, a.lnG, b.fn, b.fnG, config)
+    const x = nameLevel(a.fn, b.ln, config)
+    const y = nameLevel(a.ln, b.fn, config)
     const xOk = x === EXACT || x === CLOSE
     const yOk = y === EXACT || y === CLOSE
     if (xOk && yOk) swapped = true
@@ -282,15 +302,38 @@ const scoreInto = (
     score += xw
     ev?.push({ field: f.attribute, level: levelNames[l]!, weight: xw })
   }
+  // People have several e-mails and phones, so one that differs is weak evidence; but two records
+  // that both carry e-mails (or phones) and share none are less likely one person.
+  const conflicts = a.idMask & b.idMask & ~sharedMask
+  if (conflicts !== 0) {
+    const cw = w.identifierConflict
+    if ((conflicts & EMAIL_BIT) !== 0) {
+      score += cw
+      ev?.push({ field: "email", level: "different", weight: cw })
+    }
+    if ((conflicts & PHONE_BIT) !== 0) {
+      score += cw
+      ev?.push({ field: "phone", level: "different", weight: cw })
+    }
+  }
   const fnAgree = fnL === EXACT || fnL === CLOSE || fnL === INITIAL
   const dobAgree = dL === EXACT || dL === CLOSE || dL === FUZZY
   out.score = score
   out.veto = (fnL === DIFFERENT && !dobAgree) || (dL === DIFFERENT && !fnAgree)
 }
 
-/** Scores two records without allocating (the hot path of resolution). */
-export const score = (a: Features, b: Features, config: ResolverConfig, out: Scored): Scored => {
-  scoreInto(a, b, config, out)
+/**
+ * Scores two records without allocating (the hot path of resolution). `sharedMask` has the
+ * `idMask` bits of the identifier types whose values the two records share.
+ */
+export const score = (
+  a: Features,
+  b: Features,
+  config: ResolverConfig,
+  sharedMask: number,
+  out: Scored
+): Scored => {
+  scoreInto(a, b, config, sharedMask, out)
   return out
 }
 
@@ -301,8 +344,11 @@ export const sharedIds = (a: Features, b: Features): Array<string> => a.ids.filt
 export const compare = (a: Features, b: Features, config: ResolverConfig): Comparison => {
   const evidence: Array<Evidence> = []
   const out: Scored = { score: 0, veto: false }
-  scoreInto(a, b, config, out, evidence)
-  return { score: out.score, veto: out.veto, sharedIds: sharedIds(a, b), evidence }
+  const shared = sharedIds(a, b)
+  let sharedMask = 0
+  for (const id of shared) sharedMask |= maskOfId(id)
+  scoreInto(a, b, config, sharedMask, out, evidence)
+  return { score: out.score, veto: out.veto, sharedIds: shared, evidence }
 }
 
 /** Whether an identifier type links records by itself under the configuration. */

@@ -170,8 +170,8 @@ export const makeMemory = (
         const bx = engine.blockStates(x)
         const by = engine.blockStates(y)
         const shared = bx.filter((s) => by.some((t) => t.block === s.block))
-        const fx = engine.feats[x]!
-        const fy = engine.feats[y]!
+        const fx = Matcher.features(engine.records[x]!, config)
+        const fy = Matcher.features(engine.records[y]!, config)
         const ambiguous = Matcher.sharedIds(fx, fy)
           .filter((id) => {
             const state = engine.identifierState(id)

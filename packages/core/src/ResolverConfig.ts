@@ -55,7 +55,7 @@ export const ResolverConfig = Schema.Struct({
   /** A profile never grows beyond this many records; a merge that would exceed it is refused with a warning. */
   maxClusterSize: Schema.optionalWith(Schema.Number, { default: () => 50 }),
   /** Fuzzy match threshold on the summed weights. */
-  threshold: Schema.optionalWith(Schema.Number, { default: () => 16 }),
+  threshold: Schema.optionalWith(Schema.Number, { default: () => 17 }),
   weights: Schema.optionalWith(
     Schema.Struct({
       firstName: Schema.optionalWith(LevelWeights, {
@@ -69,7 +69,7 @@ export const ResolverConfig = Schema.Struct({
         default: () => ({ exact: 9, close: 6, fuzzy: 5, different: -6 })
       }),
       postcode: Schema.optionalWith(LevelWeights, {
-        default: () => ({ exact: 3, close: 1.5, fuzzy: 1.5, different: -1.5 })
+        default: () => ({ exact: 3, close: 0.5, fuzzy: 0.5, different: -1.5 })
       }),
       street: Schema.optionalWith(LevelWeights, {
         default: () => ({ exact: 4, close: 2.5, fuzzy: 1, different: -1.5 })
@@ -80,18 +80,21 @@ export const ResolverConfig = Schema.Struct({
       /** Weight of a first initial that agrees with a full first name. */
       initial: Schema.optionalWith(Schema.Number, { default: () => 1.5 }),
       /** Weight of first and last name agreeing crosswise (swapped). */
-      swappedNames: Schema.optionalWith(Schema.Number, { default: () => 11 })
+      swappedNames: Schema.optionalWith(Schema.Number, { default: () => 11 }),
+      /** Weight of an identifier type (e-mail, phone) both records carry without a shared value. */
+      identifierConflict: Schema.optionalWith(Schema.Number, { default: () => -1.5 })
     }),
     {
       default: () => ({
         firstName: { exact: 6, close: 4.5, fuzzy: 2, different: -8 },
         lastName: { exact: 6, close: 4.5, fuzzy: 2, different: -5 },
         birthDate: { exact: 9, close: 6, fuzzy: 5, different: -6 },
-        postcode: { exact: 3, close: 1.5, fuzzy: 1.5, different: -1.5 },
+        postcode: { exact: 3, close: 0.5, fuzzy: 0.5, different: -1.5 },
         street: { exact: 4, close: 2.5, fuzzy: 1, different: -1.5 },
         city: { exact: 1.5, close: 1, fuzzy: 0, different: -0.5 },
         initial: 1.5,
-        swappedNames: 11
+        swappedNames: 11,
+        identifierConflict: -1.5
       })
     }
   ),

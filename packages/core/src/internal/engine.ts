@@ -23,6 +23,8 @@ import { blockingKeys } from "./blocking.js"
 const IDENT = 1
 const LINKING = 2
 const AMBIGUOUS = 4
+/** An identifier block's type, as `Features.idMask` bits shifted left by TYPE_SHIFT. */
+const TYPE_SHIFT = 3
 
 /** What happened to one upserted record. */
 export type UpsertOutcome = "created" | "updated" | "unchanged" | "stale"
@@ -181,6 +183,7 @@ export class Engine {
       }
     }
     this.recBlocks[r] = blocks
+    f.ids = Matcher.NO_IDS
 
     // Score every candidate once; identifier blocks learn whether they are ambiguous from it.
     const gen = ++this.stampGen
@@ -199,7 +202,7 @@ export class Engine {
         const m = more[j]!
         if (m === r || stamp[m] === gen) continue
         stamp[m] = gen
-        Matcher.score(f, this.feats[m]!, this.config, this.scratch)
+        this.scorePair(r, m)
         candidates[count] = m
         scores[count] = this.scratch.score
         vetoes[count] = this.scratch.veto ? 1 : 0
@@ -273,7 +276,8 @@ export class Engine {
     this.blockFlags.ensure(b)
     if (key.charCodeAt(0) === 105 /* i */) {
       const id = key.slice(1)
-      this.blockFlags.data[b] = IDENT | (Matcher.isLinkingType(this.config, id) ? LINKING : 0)
+      this.blockFlags.data[b] =
+        IDENT | (Matcher.isLinkingType(this.config, id) ? LINKING : 0) | (Matcher.maskOfId(id) << TYPE_SHIFT)
     }
     return b
   }
@@ -306,11 +310,27 @@ export class Engine {
     this.forMembers(b, (m) => members.push(m))
     for (let i = 0; i < members.length; i++) {
       for (let j = i + 1; j < members.length; j++) {
-        Matcher.score(this.feats[members[i]!]!, this.feats[members[j]!]!, this.config, this.scratch)
+        this.scorePair(members[i]!, members[j]!)
         if (this.scratch.veto) return true
       }
     }
     return false
+  }
+
+  /** Scores two live records into `this.scratch`, with the identifier types they share from their blocks. */
+  private scorePair(a: number, b: number): Matcher.Scored {
+    const fa = this.feats[a]!
+    const fb = this.feats[b]!
+    let shared = 0
+    if ((fa.idMask & fb.idMask) !== 0) {
+      const ba = this.recBlocks[a]!
+      const bb = this.recBlocks[b]!
+      for (const x of ba) {
+        const type = this.blockFlags.data[x]! >>> TYPE_SHIFT
+        if (type !== 0 && bb.includes(x)) shared |= type
+      }
+    }
+    return Matcher.score(fa, fb, this.config, shared, this.scratch)
   }
 
   /** Whether two live records share a usable, unambiguous, linking identifier block. */
@@ -338,7 +358,7 @@ export class Engine {
       }
     }
     if (!candidate) return false
-    Matcher.score(this.feats[a]!, this.feats[b]!, this.config, this.scratch)
+    this.scorePair(a, b)
     if (this.scratch.veto) return false
     return this.scratch.score >= this.config.threshold || this.linkedByIdentifier(a, b)
   }

@@ -1,0 +1,2 @@
+/** The emulators land with their issues (Salesforce: #6, HubSpot: #7). */
+export {}
