@@ -134,7 +134,7 @@ export const email = (raw: string, rules: EmailRules = defaultEmailRules): strin
 
 // Two generations of at most this many entries each: when the young one fills up it becomes the
 // old one, so hot numbers survive a rollover instead of all being dropped at once.
-const PHONE_CACHE_GENERATION = 100_000
+const PHONE_CACHE_GENERATION = 400_000
 // Real numbers, even with an extension, compact to well under this; longer input is not cached so
 // junk cannot inflate the cache's memory.
 const PHONE_KEY_MAX = 40

@@ -45,7 +45,12 @@ export class Engine {
   readonly refs: Array<RecordRef | undefined> = []
   readonly records: Array<SourceRecord | undefined> = []
   readonly feats: Array<Matcher.Features | undefined> = []
-  private readonly recBlocks: Array<Array<number> | undefined> = []
+  // Block ids of each record: a range [recStart, recStart + recCount) of one shared pool, so that
+  // a million records do not cost a million small arrays. An update appends a fresh range.
+  private readonly recStart = new IntColumn(1 << 16, -1)
+  private readonly recCount = new IntColumn(1 << 16, 0)
+  private readonly pool = new IntColumn(1 << 18, 0)
+  private poolEnd = 0
   readonly adj: Array<Array<number> | undefined> = []
   private readonly byKey = new Map<string, number>()
 
@@ -118,7 +123,8 @@ export class Engine {
       this.refs.push(record)
       this.records.push(record)
       this.feats.push(undefined)
-      this.recBlocks.push(undefined)
+      this.recStart.ensure(r)
+      this.recCount.ensure(r)
       this.adj.push(undefined)
       this.byKey.set(key, r)
       this.parent.ensure(r)
@@ -163,13 +169,18 @@ export class Engine {
     const f = Matcher.features(record, this.config)
     this.feats[r] = f
     const keys = blockingKeys(f, this.config)
-    const blocks: Array<number> = new Array(keys.length)
-    const transitioned: Array<number> = []
-    for (let i = 0; i < keys.length; i++) {
+    const start = this.poolEnd
+    const nkeys = keys.length
+    this.pool.ensure(start + nkeys)
+    this.poolEnd += nkeys
+    this.recStart.data[r] = start
+    this.recCount.data[r] = nkeys
+    let transitioned: Array<number> | undefined
+    for (let i = 0; i < nkeys; i++) {
       const k = keys[i]!
       let b = this.table.intern(k, this.blockCount)
       if (b === this.blockCount) b = this.newBlock(k)
-      blocks[i] = b
+      this.pool.data[start + i] = b
       const n = ++this.blockSize.data[b]!
       if (n === 1) this.blockHead.data[b] = r
       else {
@@ -179,11 +190,11 @@ export class Engine {
           this.blockMore[b] = more
         }
         more.push(r)
-        if (n === this.limitOf(b) + 1) transitioned.push(b)
+        if (n === this.limitOf(b) + 1) (transitioned ??= []).push(b)
       }
     }
-    this.recBlocks[r] = blocks
     f.ids = Matcher.NO_IDS
+    const pool = this.pool.data
 
     // Score every candidate once; identifier blocks learn whether they are ambiguous from it.
     const gen = ++this.stampGen
@@ -193,8 +204,8 @@ export class Engine {
     const scores = this.candidateScores
     const vetoes = this.candidateVetoes
     let count = 0
-    for (let i = 0; i < blocks.length; i++) {
-      const b = blocks[i]!
+    for (let i = start; i < start + nkeys; i++) {
+      const b = pool[i]!
       const size = this.blockSize.data[b]!
       if (size < 2 || size > this.limitOf(b)) continue
       const more = this.blockMore[b]!
@@ -210,13 +221,14 @@ export class Engine {
       }
     }
     this.stats.candidatePairs += count
-    for (const b of blocks) {
+    for (let k = start; k < start + nkeys; k++) {
+      const b = pool[k]!
       const flags = this.blockFlags.data[b]!
       if ((flags & IDENT) === 0 || (flags & AMBIGUOUS) !== 0 || !this.usable(b)) continue
       for (let i = 0; i < count; i++) {
         if (vetoes[i] === 1 && this.inBlock(candidates[i]!, b)) {
           this.blockFlags.data[b] = flags | AMBIGUOUS
-          transitioned.push(b)
+          ;(transitioned ??= []).push(b)
           break
         }
       }
@@ -226,7 +238,7 @@ export class Engine {
       const m = candidates[i]!
       if (scores[i]! >= this.config.threshold || this.linkedByIdentifier(r, m)) this.addEdge(r, m)
     }
-    for (const b of transitioned) this.reevaluateBlock(b, true)
+    if (transitioned !== undefined) for (const b of transitioned) this.reevaluateBlock(b, true)
   }
 
   private detachEvidence(r: number): void {
@@ -236,11 +248,14 @@ export class Engine {
       this.stats.edges -= neighbours.length
       this.adj[r] = undefined
     }
-    const blocks = this.recBlocks[r]
-    if (blocks === undefined) return
-    this.recBlocks[r] = undefined
+    const start = this.recStart.data[r]!
+    if (start < 0) return
+    const end = start + this.recCount.data[r]!
+    this.recStart.data[r] = -1
+    this.recCount.data[r] = 0
     const reopen: Array<number> = []
-    for (const b of blocks) {
+    for (let k = start; k < end; k++) {
+      const b = this.pool.data[k]!
       const n = --this.blockSize.data[b]!
       const more = this.blockMore[b]
       if (more === undefined) this.blockHead.data[b] = -1
@@ -301,8 +316,11 @@ export class Engine {
   }
 
   private inBlock(m: number, b: number): boolean {
-    const blocks = this.recBlocks[m]
-    return blocks?.includes(b) === true
+    const start = this.recStart.data[m]!
+    if (start < 0) return false
+    const pool = this.pool.data
+    for (let k = start, end = start + this.recCount.data[m]!; k < end; k++) if (pool[k] === b) return true
+    return false
   }
 
   private hasVetoedPair(b: number): boolean {
@@ -323,11 +341,12 @@ export class Engine {
     const fb = this.feats[b]!
     let shared = 0
     if ((fa.idMask & fb.idMask) !== 0) {
-      const ba = this.recBlocks[a]!
-      const bb = this.recBlocks[b]!
-      for (const x of ba) {
+      const start = this.recStart.data[a]!
+      const pool = this.pool.data
+      for (let k = start, end = start + this.recCount.data[a]!; k < end; k++) {
+        const x = pool[k]!
         const type = this.blockFlags.data[x]! >>> TYPE_SHIFT
-        if (type !== 0 && bb.includes(x)) shared |= type
+        if (type !== 0 && this.inBlock(b, x)) shared |= type
       }
     }
     return Matcher.score(fa, fb, this.config, shared, this.scratch)
@@ -335,24 +354,26 @@ export class Engine {
 
   /** Whether two live records share a usable, unambiguous, linking identifier block. */
   private linkedByIdentifier(a: number, b: number): boolean {
-    const ba = this.recBlocks[a]!
-    const bb = this.recBlocks[b]!
-    for (const x of ba) {
+    const start = this.recStart.data[a]!
+    const pool = this.pool.data
+    for (let k = start, end = start + this.recCount.data[a]!; k < end; k++) {
+      const x = pool[k]!
       const flags = this.blockFlags.data[x]!
       if ((flags & (IDENT | LINKING | AMBIGUOUS)) !== (IDENT | LINKING)) continue
-      if (bb.includes(x) && this.usable(x)) return true
+      if (this.usable(x) && this.inBlock(b, x)) return true
     }
     return false
   }
 
   /** The edge rule, from scratch, for two live records. */
   wantsEdge(a: number, b: number): boolean {
-    const ba = this.recBlocks[a]
-    const bb = this.recBlocks[b]
-    if (ba === undefined || bb === undefined) return false
+    const start = this.recStart.data[a]!
+    if (start < 0 || this.recStart.data[b]! < 0) return false
+    const pool = this.pool.data
     let candidate = false
-    for (const x of ba) {
-      if (bb.includes(x) && this.usable(x)) {
+    for (let k = start, end = start + this.recCount.data[a]!; k < end; k++) {
+      const x = pool[k]!
+      if (this.usable(x) && this.inBlock(b, x)) {
         candidate = true
         break
       }
@@ -653,7 +674,8 @@ export class Engine {
     readonly ambiguous: boolean
     readonly size: number
   }> {
-    const blocks = this.recBlocks[r] ?? []
+    const start = this.recStart.data[r]!
+    const blocks = start < 0 ? [] : Array.from(this.pool.data.subarray(start, start + this.recCount.data[r]!))
     return blocks.map((b) => ({
       block: b,
       identifier: (this.blockFlags.data[b]! & IDENT) !== 0,
