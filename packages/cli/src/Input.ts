@@ -7,7 +7,7 @@ import { createReadStream, type ReadStream } from "node:fs"
 import { stat } from "node:fs/promises"
 import { createInterface } from "node:readline"
 import { pipeline } from "node:stream"
-import { SourceRecord } from "@living-profile/core"
+import { ConsentEvent, SourceRecord } from "@living-profile/core"
 import { parse, type CsvError } from "csv-parse"
 import { Either } from "effect"
 import { ConfigInvalid, errnoCode, InputError, IoError } from "./ExitCode.js"
@@ -66,7 +66,9 @@ export async function* ndjson(path: string): AsyncGenerator<Item> {
       line++
       const t = line === 1 && text.charCodeAt(0) === 0xfeff ? text.slice(1) : text
       if (t.trim() === "") continue
-      const r = SourceRecord.decodeLine(t, { file: path, line })
+      const r = Either.flatMap(SourceRecord.decodeLine(t, { file: path, line }), (rec) =>
+        ConsentEvent.checkRecord(rec, { file: path, line })
+      )
       yield Either.isRight(r)
         ? { _tag: "Good", line, record: r.right }
         : { _tag: "Bad", line, error: r.left, raw: t }
@@ -168,7 +170,9 @@ export async function* csv(
         continue
       }
       while (skipped.length > 0 && skipped[0]!.line < line) yield bad(skipped.shift()!)
-      const r = SourceRecord.decode(rowPlan.build(record), { file: path, line })
+      const r = Either.flatMap(SourceRecord.decode(rowPlan.build(record), { file: path, line }), (rec) =>
+        ConsentEvent.checkRecord(rec, { file: path, line })
+      )
       yield Either.isRight(r)
         ? { _tag: "Good", line, record: r.right }
         : { _tag: "Bad", line, error: r.left, raw: stripNewline(raw) }

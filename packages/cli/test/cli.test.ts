@@ -86,7 +86,7 @@ describe("resolve: outputs", () => {
     const profiles = jsonLines(r.stdout)
     expect(profiles).toHaveLength(Object.keys(ndjsonPeople).length)
     for (const p of profiles)
-      expect(Object.keys(p)).toEqual(["profileId", "records", "attributes", "identifiers"])
+      expect(Object.keys(p)).toEqual(["profileId", "records", "attributes", "identifiers", "consent"])
     expect(r.stderr).toContain("36 records read")
     // stderr is a pipe here, not a terminal: no progress line, no escape codes.
     expect(r.stderr).not.toContain("\x1b")

@@ -213,7 +213,19 @@ export function* syntheticLines(): Generator<string> {
                 city,
                 country: "TR"
               },
-        ...(c === 0 ? { consents: [{ purpose: "marketing", channel: "email", status: "granted" }] } : {})
+        ...(c === 0
+          ? {
+              consents: [
+                {
+                  purpose: "marketing",
+                  channel: "email",
+                  status: "granted",
+                  capturedAt: "2025-01-01T00:00:00Z",
+                  legalBasis: "consent"
+                }
+              ]
+            }
+          : {})
       }
       yield `${JSON.stringify(record)}\n`
     }

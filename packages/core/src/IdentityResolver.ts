@@ -3,11 +3,13 @@
  * provenance, identifiers, records), and explain why records were or were not merged.
  * It sits on a ProfileStore; the in-memory store is the default.
  */
-import { Context, Data, Effect, Layer, Option, Stream } from "effect"
+import { Context, Data, Effect, Either, Layer, Option, Stream } from "effect"
+import * as ConsentEvent from "./ConsentEvent.js"
+import * as ConsentLedger from "./ConsentLedger.js"
 import * as Matcher from "./Matcher.js"
 import * as ProfileStore from "./ProfileStore.js"
 import * as ResolverConfig from "./ResolverConfig.js"
-import type { RecordRef, SourceRecord } from "./SourceRecord.js"
+import type { RecordDecodeError, RecordRef, SourceRecord } from "./SourceRecord.js"
 import * as Survivorship from "./Survivorship.js"
 
 /** A living profile: one person, resolved from every source's records. */
@@ -16,6 +18,8 @@ export interface Profile {
   readonly records: ReadonlyArray<RecordRef>
   readonly attributes: Record<string, Survivorship.SurvivingValue>
   readonly identifiers: Record<string, ReadonlyArray<Survivorship.IdentifierValue>>
+  /** Effective consent for every key that occurs in the profile's events, keyed `purpose/channel`. */
+  readonly consent: ReturnType<typeof ConsentLedger.consentObject>
 }
 
 /** Why two member records of a profile are linked. */
@@ -77,23 +81,44 @@ const typesOf = (ids: ReadonlyArray<string>): Array<string> => [
   ...new Set(ids.map((id) => id.slice(0, id.indexOf(":"))))
 ]
 
-/** Builds the living-profile view of stored member records. */
-export const view = (stored: ProfileStore.StoredProfile, config: ResolverConfig.ResolverConfig): Profile => ({
+/** The consent ledger of stored member records (their consents were validated on ingestion). */
+export const ledgerOf = (records: ReadonlyArray<SourceRecord>): ConsentLedger.Ledger => {
+  const events: Array<ConsentEvent.ConsentEvent> = []
+  for (const r of records) {
+    if (r.consents === undefined || r.consents.length === 0) continue
+    const decoded = ConsentEvent.fromRecordConsents(r)
+    // Records reach the store through ingest, which rejects bad events; a bad one here is a bug.
+    if (Either.isLeft(decoded)) throw decoded.left[0]
+    for (const e of decoded.right) events.push(e)
+  }
+  return ConsentLedger.fromEvents(events)
+}
+
+/** Builds the living-profile view of stored member records; consent is read as of `now`. */
+export const view = (
+  stored: ProfileStore.StoredProfile,
+  config: ResolverConfig.ResolverConfig,
+  now: ConsentLedger.Now = Date.now()
+): Profile => ({
   profileId: stored.profileId,
   records: stored.records.map(ref),
   attributes: Survivorship.attributes(stored.records, config.survivorship),
-  identifiers: Survivorship.identifiers(stored.records)
+  identifiers: Survivorship.identifiers(stored.records),
+  consent: ConsentLedger.consentObject(ledgerOf(stored.records), now)
 })
 
 /** The IdentityResolver service. */
 export class IdentityResolver extends Context.Tag("@living-profile/core/IdentityResolver")<
   IdentityResolver,
   {
-    /** Adds or updates records and re-clusters; returns what changed, with typed events. */
+    /**
+     * Adds or updates records and re-clusters; returns what changed, with typed events. A record
+     * with an invalid consent event fails the batch with a located error before anything is written.
+     */
     readonly ingest: (
       records: Iterable<SourceRecord>,
       options?: { readonly events?: boolean }
-    ) => Effect.Effect<ProfileStore.WriteResult, ProfileStore.StoreError>
+    ) => Effect.Effect<ProfileStore.WriteResult, ProfileStore.StoreError | RecordDecodeError>
     /** Removes records; their profiles are re-evaluated and split where the evidence no longer holds. */
     readonly remove: (
       refs: Iterable<RecordRef>
@@ -137,7 +162,20 @@ export const make = Effect.gen(function* () {
 
   const service: IdentityResolver["Type"] = {
     ingest: (records, options) =>
-      store.write({ upserts: records, ...(options?.events === undefined ? {} : { events: options.events }) }),
+      Effect.suspend(
+        (): Effect.Effect<ProfileStore.WriteResult, ProfileStore.StoreError | RecordDecodeError> => {
+          const valid: Array<SourceRecord> = []
+          for (const r of records) {
+            const checked = ConsentEvent.checkRecord(r)
+            if (Either.isLeft(checked)) return Effect.fail(checked.left)
+            valid.push(r)
+          }
+          return store.write({
+            upserts: valid,
+            ...(options?.events === undefined ? {} : { events: options.events })
+          })
+        }
+      ),
     remove: (refs) => store.write({ removes: refs }),
     profile: (profileId) =>
       store.profile(profileId).pipe(

@@ -2,7 +2,8 @@
  * The interchange record: one customer record as a source system holds it.
  * NDJSON input has one of these per line; the API takes the same shape.
  */
-import { Data, Either, Option, type ParseResult, Schema, SchemaAST } from "effect"
+import { Data, Either, Schema } from "effect"
+import { describeIssue, issuePath } from "./internal/parseIssue.js"
 
 /** An attribute value as sources send it; strings are what matching reads. */
 export const AttributeValue = Schema.Union(Schema.String, Schema.Number, Schema.Boolean, Schema.Null)
@@ -12,14 +13,13 @@ export const RecordConsent = Schema.Record({ key: Schema.String, value: Schema.U
 
 const NonEmpty = Schema.String.pipe(Schema.minLength(1, { message: () => "must be a non-empty string" }))
 
+const INSTANT = /^\d{4}-\d{2}-\d{2}([T ][0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?$/
+
 /** An ISO-8601 instant such as 2025-05-01T10:00:00Z (a bare date is read as midnight UTC). */
 export const Instant = Schema.String.pipe(
-  Schema.filter(
-    (s) => /^\d{4}-\d{2}-\d{2}([T ][0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(s) && !Number.isNaN(Date.parse(s)),
-    {
-      message: () => "must be an ISO-8601 date-time such as 2025-05-01T10:00:00Z"
-    }
-  )
+  Schema.filter((s) => INSTANT.test(s) && !Number.isNaN(Date.parse(s)), {
+    message: () => "must be an ISO-8601 date-time such as 2025-05-01T10:00:00Z"
+  })
 )
 
 /** Schema of the interchange record. */
@@ -88,84 +88,71 @@ export interface Location {
 
 const decodeEither = Schema.decodeUnknownEither(SourceRecord, { errors: "first", onExcessProperty: "ignore" })
 
-const describe = (issue: ParseResult.ParseIssue): string => {
-  switch (issue._tag) {
-    case "Missing":
-      return "is required"
-    case "Type": {
-      if (issue.message !== undefined) return issue.message
-      return `must be ${typeName(issue.ast)}`
-    }
-    case "Refinement": {
-      const annotated = SchemaAST.getMessageAnnotation(issue.ast)
-      if (issue.kind === "Predicate" && Option.isSome(annotated)) {
-        const text = annotated.value(issue)
-        if (typeof text === "string") return text
-      }
-      return describe(issue.issue)
-    }
-    case "Composite": {
-      const inner = Array.isArray(issue.issues) ? issue.issues[0] : issue.issues
-      return inner === undefined ? "is invalid" : describe(inner as ParseResult.ParseIssue)
-    }
-    case "Pointer":
-      return describe(issue.issue)
-    case "Unexpected":
-      return "is not allowed"
-    case "Forbidden":
-      return "is invalid"
-    case "Transformation":
-      return describe(issue.issue)
-  }
-}
-
-const typeName = (ast: SchemaAST.AST): string => {
-  switch (ast._tag) {
-    case "StringKeyword":
-      return "a string"
-    case "NumberKeyword":
-      return "a number"
-    case "BooleanKeyword":
-      return "a boolean"
-    case "TupleType":
-      return "an array"
-    case "TypeLiteral":
-      return "an object"
-    case "Union":
-      return "a string, number, boolean or null"
-    case "Refinement":
-      return typeName(ast.from)
-    default:
-      return "of another type"
-  }
-}
-
-const pathOf = (issue: ParseResult.ParseIssue, acc: Array<PropertyKey>): Array<PropertyKey> => {
-  switch (issue._tag) {
-    case "Pointer": {
-      const p = Array.isArray(issue.path) ? issue.path : [issue.path]
-      return pathOf(issue.issue, [...acc, ...(p as Array<PropertyKey>)])
-    }
-    case "Composite": {
-      const inner = Array.isArray(issue.issues) ? issue.issues[0] : issue.issues
-      return inner === undefined ? acc : pathOf(inner as ParseResult.ParseIssue, acc)
-    }
-    case "Refinement":
-    case "Transformation":
-      return pathOf(issue.issue, acc)
-    default:
-      return acc
-  }
-}
-
 const refOf = (input: unknown): RecordRef | undefined => {
   if (typeof input !== "object" || input === null) return undefined
   const o = input as { source?: unknown; id?: unknown }
   return typeof o.source === "string" && typeof o.id === "string" ? { source: o.source, id: o.id } : undefined
 }
 
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v)
+
+const isStringArray = (v: unknown): boolean => {
+  if (!Array.isArray(v)) return false
+  for (let i = 0; i < v.length; i++) if (typeof v[i] !== "string") return false
+  return true
+}
+
+/**
+ * Whether a value is a well-formed record with no field the schema would drop, so that decoding
+ * it yields an equal object. Most input is, and this check costs a fraction of a schema decode;
+ * anything it does not accept goes through the schema, which decides and explains.
+ */
+export const isWellFormed = (o: unknown): o is SourceRecord => {
+  if (!isPlainObject(o)) return false
+  let hasSource = false
+  let hasId = false
+  for (const k in o) {
+    const v = o[k]
+    switch (k) {
+      case "source":
+      case "id":
+        if (typeof v !== "string" || v.length === 0) return false
+        if (k === "source") hasSource = true
+        else hasId = true
+        break
+      case "updatedAt":
+        if (typeof v !== "string" || !INSTANT.test(v) || Number.isNaN(Date.parse(v))) return false
+        break
+      case "deleted":
+        if (typeof v !== "boolean") return false
+        break
+      case "identifiers":
+        if (!isPlainObject(v)) return false
+        for (const t in v) if (!isStringArray(v[t])) return false
+        break
+      case "attributes":
+        if (!isPlainObject(v)) return false
+        for (const a in v) {
+          const x = v[a]
+          if (x !== null && typeof x !== "string" && typeof x !== "number" && typeof x !== "boolean")
+            return false
+        }
+        break
+      case "consents":
+        if (!Array.isArray(v)) return false
+        for (let i = 0; i < v.length; i++) if (!isPlainObject(v[i])) return false
+        break
+      default:
+        return false
+    }
+  }
+  return hasSource && hasId
+}
+
 /** Decodes one interchange record, failing with a located error that carries no personal data. */
 export const decode = (input: unknown, at: Location = {}): Either.Either<SourceRecord, RecordDecodeError> => {
+  if (isWellFormed(input)) return Either.right(input)
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
     return Either.left(
       new RecordDecodeError({
@@ -179,15 +166,15 @@ export const decode = (input: unknown, at: Location = {}): Either.Either<SourceR
   const r = decodeEither(input)
   if (Either.isRight(r)) return Either.right(r.right)
   const issue = r.left.issue
-  const path = pathOf(issue, [])
-  const field = path.length === 0 ? "(record)" : path.map(String).join(".")
+  const path = issuePath(issue)
+  const field = path === "" ? "(record)" : path
   return Either.left(
     new RecordDecodeError({
       file: at.file,
       line: at.line,
       record: refOf(input),
       field,
-      problem: describe(issue)
+      problem: describeIssue(issue)
     })
   )
 }

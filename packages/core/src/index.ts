@@ -14,5 +14,13 @@ export * as Survivorship from "./Survivorship.js"
 export * as ProfileStore from "./ProfileStore.js"
 /** The IdentityResolver service: ingest, profiles, explanations. */
 export * as IdentityResolver from "./IdentityResolver.js"
+/** Consent events: schema, decoding with located errors, event ids. */
+export * as ConsentEvent from "./ConsentEvent.js"
+/** The consent ledger: effective consent per purpose and channel, merge, GDPR flags. */
+export * as ConsentLedger from "./ConsentLedger.js"
+/** Consent diffs against a target's known state, both ways. */
+export * as ConsentDiff from "./ConsentDiff.js"
+/** The hash-chained audit log and consent receipts. */
+export * as Audit from "./Audit.js"
 /** A Promise facade for code that does not use Effect. */
 export { LivingProfile } from "./LivingProfile.js"

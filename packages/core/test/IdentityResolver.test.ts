@@ -382,6 +382,49 @@ describe("IdentityResolver", () => {
   )
 
   it.effect(
+    "keeps consent with the records: effective state in the profile view, bad events refused on ingest",
+    () =>
+      Effect.gen(function* () {
+        const resolver = yield* IdentityResolver.IdentityResolver
+        const withConsent = (r: Rec, consents: Array<Record<string, unknown>>): Rec => ({ ...r, consents })
+        yield* resolver.ingest([
+          withConsent(ayse[0]!, [
+            {
+              purpose: "marketing",
+              channel: "email",
+              status: "granted",
+              capturedAt: "2025-01-01T00:00:00Z",
+              legalBasis: "consent"
+            }
+          ]),
+          withConsent(ayse[3]!, [
+            {
+              purpose: "marketing",
+              channel: "email",
+              status: "withdrawn",
+              capturedAt: "2025-03-01T00:00:00Z",
+              legalBasis: "consent"
+            }
+          ])
+        ])
+        const id = yield* resolver.profileIdOf({ source: "shop", id: "42" })
+        const profile = yield* resolver.profile(id)
+        expect(profile.consent).toEqual({
+          "marketing/email": { status: "withdrawn", capturedAt: "2025-03-01T00:00:00Z", source: "crm" }
+        })
+        const bad = yield* Effect.either(
+          resolver.ingest([
+            withConsent(household[0]!, [{ purpose: "marketing", channel: "email", status: "maybe" }])
+          ])
+        )
+        expect(Either.isLeft(bad) && bad.left.message).toMatch(/record crm\/h1: field "consents\.0\.status"/)
+        expect(Either.isLeft(yield* Effect.either(resolver.profileIdOf({ source: "crm", id: "h1" })))).toBe(
+          true
+        )
+      }).pipe(Effect.provide(IdentityResolver.layerMemory()))
+  )
+
+  it.effect(
     "explains a profile's edges and why a pair was or was not merged, without identifier values",
     () =>
       Effect.gen(function* () {
