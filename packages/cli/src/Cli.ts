@@ -6,6 +6,7 @@ import type { Writable } from "node:stream"
 import { parseArgs } from "node:util"
 import { ExitCode, InputError, isCliError, UsageError } from "./ExitCode.js"
 import * as Progress from "./Progress.js"
+import { HubSpotEmulator, SalesforceEmulator } from "@living-profile/emulators"
 import { defaultBatchSize, resolveFile, type ResolveOptions } from "./Resolve.js"
 import * as Summary from "./Summary.js"
 import { version } from "./Version.js"
@@ -32,10 +33,13 @@ export const mainHelp = `living-profile ${version}: one living profile per custo
 
 Usage:
   living-profile resolve <file.ndjson|file.csv> [options]
+  living-profile emulator salesforce|hubspot [--port N] [options]
   living-profile --help | --version
 
 Commands:
   resolve   resolve a file of records into living profiles (see: living-profile resolve --help)
+  emulator  run the local Salesforce or HubSpot API emulator until interrupted
+            (see: living-profile emulator salesforce --help)
 
 Options:
   -h, --help      show this help
@@ -100,6 +104,7 @@ export const run = async (argv: ReadonlyArray<string>, io: Io): Promise<number> 
       return ExitCode.Usage
     }
     if (command === "resolve") return await resolveCommand(rest, io)
+    if (command === "emulator") return await emulatorCommand(rest)
     if (command === "help") {
       io.stdout.write(rest[0] === "resolve" ? resolveHelp : mainHelp)
       return ExitCode.Ok
@@ -132,6 +137,16 @@ const report = (e: unknown, say: (s: string) => unknown): number => {
   // An unexpected failure is a bug; its message comes from our code or a library, not from record values.
   say(`living-profile: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`)
   return internalErrorCode
+}
+
+const emulatorCommand = async (args: ReadonlyArray<string>): Promise<number> => {
+  const [which, ...options] = args
+  if (which === "salesforce") return SalesforceEmulator.main(options)
+  if (which === "hubspot") {
+    await HubSpotEmulator.main(options)
+    return ExitCode.Ok
+  }
+  throw new UsageError({ detail: 'emulator: expected "salesforce" or "hubspot"' })
 }
 
 const resolveCommand = async (args: ReadonlyArray<string>, io: Io): Promise<number> => {

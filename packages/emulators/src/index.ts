@@ -1,2 +1,4 @@
-/** The emulators land with their issues (Salesforce: #6, HubSpot: #7). */
-export {}
+/** The Salesforce REST API emulator the real jsforce talks to. */
+export * as SalesforceEmulator from "./salesforce/index.js"
+/** The HubSpot API emulator the real @hubspot/api-client talks to. */
+export * as HubSpotEmulator from "./hubspot/index.js"
