@@ -81,9 +81,12 @@ const typesOf = (ids: ReadonlyArray<string>): Array<string> => [
   ...new Set(ids.map((id) => id.slice(0, id.indexOf(":"))))
 ]
 
-/** The consent ledger of stored member records (their consents were validated on ingestion). */
-export const ledgerOf = (records: ReadonlyArray<SourceRecord>): ConsentLedger.Ledger => {
-  const events: Array<ConsentEvent.ConsentEvent> = []
+/** The consent ledger of a profile: its records' events (validated on ingestion) and its own. */
+export const ledgerOf = (
+  records: ReadonlyArray<SourceRecord>,
+  profileEvents: ReadonlyArray<ConsentEvent.ConsentEvent> = []
+): ConsentLedger.Ledger => {
+  const events: Array<ConsentEvent.ConsentEvent> = [...profileEvents]
   for (const r of records) {
     if (r.consents === undefined || r.consents.length === 0) continue
     const decoded = ConsentEvent.fromRecordConsents(r)
@@ -102,9 +105,9 @@ export const view = (
 ): Profile => ({
   profileId: stored.profileId,
   records: stored.records.map(ref),
-  attributes: Survivorship.attributes(stored.records, config.survivorship),
+  attributes: Survivorship.attributes(stored.records, config.survivorship, stored.rectifications),
   identifiers: Survivorship.identifiers(stored.records),
-  consent: ConsentLedger.consentObject(ledgerOf(stored.records), now)
+  consent: ConsentLedger.consentObject(ledgerOf(stored.records, stored.profileEvents), now)
 })
 
 /** The IdentityResolver service. */

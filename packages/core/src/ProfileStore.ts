@@ -4,17 +4,41 @@
  * re-clustering it causes; reads return profiles with their member records.
  * The in-memory implementation is the embedded default.
  */
-import { Context, Data, Effect, Layer, Option, Stream } from "effect"
+import { createHmac, randomBytes } from "node:crypto"
+import { Context, Data, Effect, Layer, Option, Redacted, Stream } from "effect"
+import * as Audit from "./Audit.js"
+import type { ConsentEvent } from "./ConsentEvent.js"
 import { Engine, type EngineStats } from "./internal/engine.js"
 import * as Matcher from "./Matcher.js"
 import type { ProfileEvent } from "./ProfileEvent.js"
 import * as ResolverConfig from "./ResolverConfig.js"
-import type { RecordRef, SourceRecord } from "./SourceRecord.js"
+import { type RecordRef, recordKey, type SourceRecord } from "./SourceRecord.js"
 
-/** A profile as stored: its id and its member records. */
+/** A corrected attribute value (GDPR Art. 16), recorded on the profile; it outranks every source. */
+export interface Rectification {
+  readonly attribute: string
+  readonly value: string | number | boolean
+  /** When it was made (ISO-8601). */
+  readonly at: string
+  /** Who made it (the person through a preference center, an operator). */
+  readonly by: string
+}
+
+/** A profile as stored: its id, its member records, and what belongs to the profile itself. */
 export interface StoredProfile {
   readonly profileId: string
   readonly records: ReadonlyArray<SourceRecord>
+  /** Consent events attached to the profile rather than to a record (preference-center choices, GDPR flags). */
+  readonly profileEvents: ReadonlyArray<ConsentEvent>
+  readonly rectifications: ReadonlyArray<Rectification>
+}
+
+/** What erasing a profile removed: references only, so source systems can be told to erase too. */
+export interface Erased {
+  readonly profileId: string
+  readonly records: ReadonlyArray<RecordRef>
+  /** Suppression entries added (keyed hashes of record keys and identifiers, never the values). */
+  readonly tombstones: number
 }
 
 /** An edge of the match graph between two member records. */
@@ -41,6 +65,8 @@ export interface WriteResult {
   readonly removed: number
   /** Removals of records the store did not hold. */
   readonly unknown: number
+  /** Upserts refused because they belong to an erased person (their record key or an identifier is suppressed). */
+  readonly suppressed: number
   readonly events: ReadonlyArray<ProfileEvent>
 }
 
@@ -84,6 +110,25 @@ export class ProfileStore extends Context.Tag("@living-profile/core/ProfileStore
     readonly pair: (a: RecordRef, b: RecordRef) => Effect.Effect<Option.Option<PairState>, StoreError>
     readonly profiles: Stream.Stream<StoredProfile, StoreError>
     readonly stats: Effect.Effect<EngineStats, StoreError>
+    /** Attaches consent events to a profile itself; false when the profile does not exist. */
+    readonly addProfileEvents: (
+      profileId: string,
+      events: ReadonlyArray<ConsentEvent>
+    ) => Effect.Effect<boolean, StoreError>
+    /** Records a rectification on a profile; false when the profile does not exist. */
+    readonly addRectification: (
+      profileId: string,
+      rectification: Rectification
+    ) => Effect.Effect<boolean, StoreError>
+    /**
+     * Erases a profile: every member record, everything attached to the profile, and its aliases;
+     * leaves suppression tombstones so that re-ingesting the person's records does not bring them back.
+     */
+    readonly erase: (profileId: string) => Effect.Effect<Option.Option<Erased>, StoreError>
+    /** Appends to the hash-chained audit log. */
+    readonly appendAudit: (input: Audit.AuditInput) => Effect.Effect<Audit.AuditEntry, StoreError>
+    /** The audit log, oldest first. */
+    readonly auditEntries: Effect.Effect<ReadonlyArray<Audit.AuditEntry>, StoreError>
   }
 >() {}
 
@@ -91,6 +136,11 @@ export class ProfileStore extends Context.Tag("@living-profile/core/ProfileStore
 export interface MemoryOptions {
   /** Profile id for the n-th profile created (default `p` + base-36 sequence). */
   readonly profileId?: (seq: number) => string
+  /**
+   * Key of the suppression tombstones (HMAC-SHA-256). Default: random per store, which is enough
+   * for a store that lives in one process; a persistent store must configure it.
+   */
+  readonly suppressionSecret?: Redacted.Redacted<string>
 }
 
 /** The in-memory store: everything in one process, no persistence. */
@@ -100,6 +150,42 @@ export const makeMemory = (
 ): ProfileStore["Type"] => {
   const engine = new Engine(config, options.profileId)
   const recordsOf = (members: ReadonlyArray<number>) => members.map((m) => engine.records[m]!)
+  const profileData = new Map<string, { events: Array<ConsentEvent>; rectifications: Array<Rectification> }>()
+  const audit = new Audit.AuditLog()
+  const secret =
+    options.suppressionSecret === undefined
+      ? randomBytes(32)
+      : Buffer.from(Redacted.value(options.suppressionSecret))
+  const tombstones = new Set<string>()
+  const mac = (text: string) => createHmac("sha256", secret).update(text, "utf8").digest("base64")
+  const suppressionKeys = (record: SourceRecord): Array<string> => [
+    mac(`record\u001f${recordKey(record)}`),
+    ...Matcher.features(record, config).ids.map((id) => mac(`id\u001f${id}`))
+  ]
+  const isSuppressed = (record: SourceRecord): boolean =>
+    suppressionKeys(record).some((k) => tombstones.has(k))
+  /** Profile-level data of a profile and of every id merged into it. */
+  const dataOf = (profileId: string) => {
+    const events: Array<ConsentEvent> = []
+    const rectifications: Array<Rectification> = []
+    for (const id of [profileId, ...engine.aliasesOf(profileId)]) {
+      const d = profileData.get(id)
+      if (d === undefined) continue
+      events.push(...d.events)
+      rectifications.push(...d.rectifications)
+    }
+    return { profileEvents: events, rectifications }
+  }
+  const stored = (profileId: string, members: ReadonlyArray<number>): StoredProfile => ({
+    profileId,
+    records: recordsOf(members),
+    ...dataOf(profileId)
+  })
+  const dataFor = (profileId: string) => {
+    let d = profileData.get(profileId)
+    if (d === undefined) profileData.set(profileId, (d = { events: [], rectifications: [] }))
+    return d
+  }
   const write = (batch: WriteBatch): WriteResult => {
     const events: Array<ProfileEvent> = []
     engine.collect(batch.events === false ? undefined : events)
@@ -109,9 +195,14 @@ export const makeMemory = (
     let stale = 0
     let removed = 0
     let unknown = 0
+    let suppressed = 0
     const fresh: Array<number> = []
     if (batch.upserts !== undefined) {
       for (const r of batch.upserts) {
+        if (tombstones.size > 0 && isSuppressed(r)) {
+          suppressed++
+          continue
+        }
         const outcome = engine.upsert(r)
         if (outcome === "created") {
           created++
@@ -129,7 +220,7 @@ export const makeMemory = (
     }
     engine.settle(fresh)
     engine.collect(undefined)
-    return { created, updated, unchanged, stale, removed, unknown, events }
+    return { created, updated, unchanged, stale, removed, unknown, suppressed, events }
   }
   return {
     config,
@@ -140,7 +231,7 @@ export const makeMemory = (
         const members = current === undefined ? undefined : engine.profileMembers(current)
         return members === undefined || current === undefined
           ? Option.none()
-          : Option.some({ profileId: current, records: recordsOf(members) })
+          : Option.some(stored(current, members))
       }),
     profileIdOf: (ref) =>
       Effect.sync(() => {
@@ -189,11 +280,48 @@ export const makeMemory = (
         })
       }),
     profiles: Stream.suspend(() =>
-      Stream.fromIterable(engine.profiles()).pipe(
-        Stream.map(({ id, members }) => ({ profileId: id, records: recordsOf(members) }))
-      )
+      Stream.fromIterable(engine.profiles()).pipe(Stream.map(({ id, members }) => stored(id, members)))
     ),
-    stats: Effect.sync(() => ({ ...engine.stats }))
+    stats: Effect.sync(() => ({ ...engine.stats })),
+    addProfileEvents: (profileId, events) =>
+      Effect.sync(() => {
+        const current = engine.resolveProfileId(profileId)
+        if (current === undefined) return false
+        dataFor(current).events.push(...events)
+        return true
+      }),
+    addRectification: (profileId, rectification) =>
+      Effect.sync(() => {
+        const current = engine.resolveProfileId(profileId)
+        if (current === undefined) return false
+        dataFor(current).rectifications.push(rectification)
+        return true
+      }),
+    erase: (profileId) =>
+      Effect.sync(() => {
+        const current = engine.resolveProfileId(profileId)
+        const members = current === undefined ? undefined : engine.profileMembers(current)
+        if (current === undefined || members === undefined) return Option.none()
+        const ids = [current, ...engine.aliasesOf(current)]
+        const refs: Array<RecordRef> = []
+        let added = 0
+        for (const m of members) {
+          const record = engine.records[m]!
+          for (const k of suppressionKeys(record)) {
+            if (!tombstones.has(k)) added++
+            tombstones.add(k)
+          }
+          refs.push({ source: record.source, id: record.id })
+        }
+        engine.collect(undefined)
+        for (const ref of refs) engine.remove(ref)
+        engine.settle([])
+        for (const m of members) engine.forget(m)
+        for (const id of ids) profileData.delete(id)
+        return Option.some({ profileId: current, records: refs, tombstones: added })
+      }),
+    appendAudit: (input) => Effect.sync(() => audit.append(input)),
+    auditEntries: Effect.sync(() => audit.entries)
   }
 }
 

@@ -15,7 +15,8 @@ export interface Provenance {
 /** The surviving value of one attribute, with its provenance and how it was chosen. */
 export interface SurvivingValue extends Provenance {
   readonly value: string | number | boolean
-  readonly policy: "mostRecent" | "sourcePriority" | "mostFrequent"
+  /** How it was chosen; `rectified`: corrected on the profile (GDPR Art. 16), outranking every source. */
+  readonly policy: "mostRecent" | "sourcePriority" | "mostFrequent" | "rectified"
   /** How many of the profile's records carry this attribute. */
   readonly candidates: number
 }
@@ -47,7 +48,7 @@ const comparable = (v: string | number | boolean): string =>
   typeof v === "string" ? v.normalize("NFC").trim().toLocaleLowerCase("und") : String(v)
 
 const pick = (
-  policy: SurvivingValue["policy"],
+  policy: "mostRecent" | "sourcePriority" | "mostFrequent",
   candidates: Array<Candidate>,
   priority: ReadonlyArray<string>
 ): Candidate => {
@@ -72,10 +73,22 @@ const pick = (
   return candidates[0]!
 }
 
-/** The surviving attributes of a set of records (null and empty values never survive). */
+/** A correction of one attribute made on the profile itself. */
+export interface Correction {
+  readonly attribute: string
+  readonly value: string | number | boolean
+  readonly at: string
+  readonly by: string
+}
+
+/**
+ * The surviving attributes of a set of records (null and empty values never survive); the latest
+ * correction of an attribute outranks every record's value.
+ */
 export const attributes = (
   records: ReadonlyArray<SourceRecord>,
-  config: ResolverConfig["survivorship"]
+  config: ResolverConfig["survivorship"],
+  corrections: ReadonlyArray<Correction> = []
 ): Record<string, SurvivingValue> => {
   const byName = new Map<string, Array<Candidate>>()
   for (const record of records) {
@@ -97,6 +110,21 @@ export const attributes = (
     const policy = config.attributes[name] ?? config.default
     const winner = pick(policy, candidates, config.sourcePriority)
     out[name] = { value: winner.value, ...provenance(winner.record), policy, candidates: candidates.length }
+  }
+  const latest = new Map<string, Correction>()
+  for (const c of corrections) {
+    const seen = latest.get(c.attribute)
+    if (seen === undefined || Date.parse(c.at) >= Date.parse(seen.at)) latest.set(c.attribute, c)
+  }
+  for (const [name, c] of latest) {
+    out[name] = {
+      value: c.value,
+      source: "rectification",
+      id: c.by,
+      updatedAt: c.at,
+      policy: "rectified",
+      candidates: (byName.get(name)?.length ?? 0) + 1
+    }
   }
   return out
 }

@@ -22,5 +22,7 @@ export * as ConsentLedger from "./ConsentLedger.js"
 export * as ConsentDiff from "./ConsentDiff.js"
 /** The hash-chained audit log and consent receipts. */
 export * as Audit from "./Audit.js"
+/** Data-subject requests: access and portability, rectification, erasure, flags, preference choices. */
+export * as DataSubject from "./DataSubject.js"
 /** A Promise facade for code that does not use Effect. */
 export { LivingProfile } from "./LivingProfile.js"

@@ -4,15 +4,26 @@
  * cost several hundred MB of strings and entries; here a key costs 12 bytes and the string is not kept.
  * Two different keys with the same 64-bit hash would share a block: that only adds candidates,
  * which the matcher still scores, and is vanishingly rare at a billion keys.
+ *
+ * Keys contain personal data (e-mails, phones, names). The hashes are seeded with random bits
+ * drawn per table, so an entry left behind by an erased person cannot be matched against a guessed
+ * e-mail by anyone without the seed, which lives and dies with the process.
  */
+import { randomBytes } from "node:crypto"
+
 export class BlockTable {
   private hi: Int32Array
   private lo: Int32Array
   private ids: Int32Array
   private mask: number
   private count = 0
+  private readonly seed1: number
+  private readonly seed2: number
 
   constructor(capacity = 1 << 16) {
+    const seed = randomBytes(8)
+    this.seed1 = seed.readInt32LE(0)
+    this.seed2 = seed.readInt32LE(4)
     let cap = 16
     while (cap < capacity) cap <<= 1
     this.hi = new Int32Array(cap)
@@ -28,8 +39,8 @@ export class BlockTable {
 
   /** The id of a key, or -1. */
   get(key: string): number {
-    const h1 = hash1(key)
-    const h2 = hash2(key)
+    const h1 = hash1(key, this.seed1)
+    const h2 = hash2(key, this.seed2)
     let i = (h1 ^ (h2 >>> 7)) & this.mask
     for (;;) {
       const id = this.ids[i]!
@@ -41,8 +52,8 @@ export class BlockTable {
 
   /** The id of a key; a new key gets `fresh` (the caller sees it came back and initialises it). */
   intern(key: string, fresh: number): number {
-    const h1 = hash1(key)
-    const h2 = hash2(key)
+    const h1 = hash1(key, this.seed1)
+    const h2 = hash2(key, this.seed2)
     let i = (h1 ^ (h2 >>> 7)) & this.mask
     for (;;) {
       const id = this.ids[i]!
@@ -77,8 +88,8 @@ export class BlockTable {
   }
 }
 
-const hash1 = (s: string): number => {
-  let h = 0x811c9dc5
+const hash1 = (s: string, seed: number): number => {
+  let h = 0x811c9dc5 ^ seed
   for (let i = 0; i < s.length; i++) {
     h ^= s.charCodeAt(i)
     h = Math.imul(h, 0x01000193)
@@ -86,8 +97,8 @@ const hash1 = (s: string): number => {
   return h | 0
 }
 
-const hash2 = (s: string): number => {
-  let h = 0x9747b28c
+const hash2 = (s: string, seed: number): number => {
+  let h = 0x9747b28c ^ seed
   for (let i = 0; i < s.length; i++) {
     h = Math.imul(h ^ s.charCodeAt(i), 0x5bd1e995)
     h ^= h >>> 15

@@ -163,6 +163,18 @@ export class Engine {
     return true
   }
 
+  /** Drops the bare ref a removed record left behind (erasure: not even its id stays). */
+  forget(r: number): void {
+    if (this.records[r] === undefined) this.refs[r] = undefined
+  }
+
+  /** Profile ids that were merged into `id` (directly or through other aliases). */
+  aliasesOf(id: string): Array<string> {
+    const out: Array<string> = []
+    for (const [absorbed] of this.aliases) if (this.resolveProfileId(absorbed) === id) out.push(absorbed)
+    return out
+  }
+
   // ---------------------------------------------------------------- evidence
 
   private attach(r: number, record: SourceRecord): void {
