@@ -17,6 +17,7 @@ import { Data, Either, Schema } from "effect"
 import { describeIssue, issuePath } from "./internal/parseIssue.js"
 import {
   Instant,
+  isInstant,
   type Location,
   RecordDecodeError,
   type RecordRef,
@@ -427,7 +428,11 @@ export const checkRecord = (
   record: SourceRecord,
   at: Location = {}
 ): Either.Either<SourceRecord, RecordDecodeError> => {
-  if (record.consents === undefined || record.consents.length === 0) return Either.right(record)
+  const consents = record.consents
+  if (consents === undefined || consents.length === 0) return Either.right(record)
+  let allWellFormed = true
+  for (let i = 0; i < consents.length && allWellFormed; i++) allWellFormed = isWellFormedConsent(consents[i])
+  if (allWellFormed) return Either.right(record)
   const r = fromRecordConsents(record, at)
   if (Either.isRight(r)) return Either.right(record)
   const e = r.left[0]!
@@ -440,4 +445,66 @@ export const checkRecord = (
       problem: e.problem
     })
   )
+}
+
+const CHANNELS = new Set(["email", "sms", "phone", "post", "push", "web", "any"])
+const STATUSES = new Set(["granted", "denied", "withdrawn"])
+const BASES = new Set([
+  "consent",
+  "contract",
+  "legal_obligation",
+  "vital_interests",
+  "public_task",
+  "legitimate_interests"
+])
+
+const nonEmpty = (v: unknown): boolean => typeof v === "string" && v.length > 0
+const optional = (v: unknown, check: (v: unknown) => boolean): boolean => v === undefined || check(v)
+const instant = (v: unknown): boolean => typeof v === "string" && isInstant(v)
+const plain = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v)
+const optionalString = (o: Record<string, unknown>, k: string): boolean =>
+  !(k in o) || typeof o[k] === "string"
+
+/**
+ * Whether a record's consent entry is an ordinary consent event that `decode` accepts, checked
+ * without the schema or hashing: validating every record's consents on ingestion must stay cheap.
+ * Conservative: flags, and anything unusual, go through `decode`, which decides and explains.
+ */
+export const isWellFormedConsent = (c: unknown): boolean => {
+  if (!plain(c)) return false
+  if (c["kind"] !== undefined && c["kind"] !== "consent") return false
+  if (
+    !nonEmpty(c["purpose"]) ||
+    !CHANNELS.has(c["channel"] as string) ||
+    !STATUSES.has(c["status"] as string)
+  )
+    return false
+  if (!BASES.has(c["legalBasis"] as string) || !instant(c["capturedAt"])) return false
+  if (
+    !optional(c["source"], nonEmpty) ||
+    !optional(c["eventId"], nonEmpty) ||
+    !optional(c["policyVersion"], nonEmpty)
+  )
+    return false
+  if (!optional(c["expiresAt"], instant)) return false
+  const d = c["doubleOptIn"]
+  if (d !== undefined && !(plain(d) && instant(d["requestedAt"]) && optional(d["confirmedAt"], instant)))
+    return false
+  const p = c["proof"]
+  if (
+    p !== undefined &&
+    !(
+      plain(p) &&
+      optionalString(p, "formId") &&
+      optionalString(p, "userAgent") &&
+      optionalString(p, "ipHash")
+    )
+  )
+    return false
+  const r = c["record"]
+  if (r !== undefined && !(plain(r) && nonEmpty(r["source"]) && nonEmpty(r["id"]))) return false
+  // Exact optional fields: a key present with `undefined` is an error for the schema.
+  for (const k in c) if (c[k] === undefined) return false
+  return true
 }

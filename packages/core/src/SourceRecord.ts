@@ -13,6 +13,9 @@ export const RecordConsent = Schema.Record({ key: Schema.String, value: Schema.U
 
 const NonEmpty = Schema.String.pipe(Schema.minLength(1, { message: () => "must be a non-empty string" }))
 
+/** Whether a string is an ISO-8601 instant the `Instant` schema accepts (cheap, for fast paths). */
+export const isInstant = (s: string): boolean => INSTANT.test(s) && !Number.isNaN(Date.parse(s))
+
 const INSTANT = /^\d{4}-\d{2}-\d{2}([T ][0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?$/
 
 /** An ISO-8601 instant such as 2025-05-01T10:00:00Z (a bare date is read as midnight UTC). */

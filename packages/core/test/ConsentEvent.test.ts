@@ -211,3 +211,58 @@ describe("ConsentEvent.canonicalJson", () => {
     )
   })
 })
+
+describe("isWellFormedConsent (the fast path of checkRecord)", () => {
+  const v = fc.oneof(
+    fc.string({ maxLength: 3 }),
+    fc.integer(),
+    fc.boolean(),
+    fc.constant(null),
+    fc.constant(undefined)
+  )
+  const pick = <T>(xs: ReadonlyArray<T>) => fc.oneof(fc.constantFrom(...xs), v)
+  const when = fc.constantFrom("2025-05-01T10:00:00Z", "2025-05-01", "2025-02-30T00:00:00Z", "soon")
+  const entry = fc.record(
+    {
+      kind: pick(["consent", "restriction", "objection"]),
+      purpose: pick(["marketing", ""]),
+      channel: pick(["email", "any", "fax"]),
+      status: pick(["granted", "denied", "withdrawn", "maybe"]),
+      legalBasis: pick(["consent", "contract", "whim"]),
+      capturedAt: fc.oneof(when, v),
+      source: pick(["web", ""]),
+      policyVersion: pick(["v1", ""]),
+      expiresAt: fc.oneof(when, v),
+      doubleOptIn: fc.oneof(
+        fc.record({ requestedAt: fc.oneof(when, v), confirmedAt: fc.oneof(when, v) }, { requiredKeys: [] }),
+        v
+      ),
+      proof: fc.oneof(fc.record({ formId: v, userAgent: v }, { requiredKeys: [] }), v),
+      eventId: pick(["e-1", ""])
+    },
+    { requiredKeys: [] }
+  )
+
+  it("accepts only entries that decode", () => {
+    fc.assert(
+      fc.property(entry, (c) => {
+        if (!ConsentEvent.isWellFormedConsent(c)) return
+        expect(Either.isRight(ConsentEvent.decode({ source: "x", ...c }))).toBe(true)
+      }),
+      { numRuns: 3000 }
+    )
+  })
+
+  it("accepts the ordinary shape, so ingestion skips the schema for it", () => {
+    expect(
+      ConsentEvent.isWellFormedConsent({
+        purpose: "marketing",
+        channel: "email",
+        status: "granted",
+        capturedAt: "2025-05-01T10:00:00Z",
+        legalBasis: "consent",
+        source: "web-form"
+      })
+    ).toBe(true)
+  })
+})
