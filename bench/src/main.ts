@@ -1,8 +1,9 @@
 /**
  * `npm run bench [-- <scenario>] [--records N] [--dataset name] [--data path] [--runs K] [--json]`
  *
- * Without a scenario, runs every scenario at laptop sizes. Each measurement runs in a child
- * process of its own, so that peak RSS belongs to that measurement alone.
+ * Without a scenario, runs every scenario at laptop sizes, then writes the chart and the table.
+ * Each measurement runs in a child process of its own, so that peak RSS belongs to that
+ * measurement alone. `chart [--from file]` only writes the chart and the table from saved results.
  */
 import { execFileSync } from "node:child_process"
 import { existsSync } from "node:fs"
@@ -10,6 +11,8 @@ import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
 import { Datasets } from "@living-profile/testkit"
+import { writeChart } from "./chart.js"
+import { runConsent } from "./consent.js"
 import { runResolve } from "./resolve.js"
 import { type BenchResult, emit } from "./stats.js"
 
@@ -27,7 +30,8 @@ const { values, positionals } = parseArgs({
     runs: { type: "string" },
     json: { type: "boolean", default: false },
     child: { type: "boolean", default: false },
-    store: { type: "string" }
+    store: { type: "string" },
+    from: { type: "string" }
   }
 })
 
@@ -60,8 +64,19 @@ const plan = (): Array<Job> => {
       } else process.stderr.write("data sets not found: skipping the labelled sets (pass --data <path>)\n")
     }
   }
+  if (scenario === undefined || scenario === "consent") {
+    jobs.push({
+      scenario: "consent",
+      args: [
+        "--records",
+        values.records ?? "100000",
+        "--runs",
+        values.runs ?? (scenario === undefined ? "5" : "3")
+      ]
+    })
+  }
   if (jobs.length === 0) {
-    process.stderr.write(`unknown scenario ${scenario}; known: resolve\n`)
+    process.stderr.write(`unknown scenario ${scenario}; known: resolve, consent, chart\n`)
     process.exit(2)
   }
   return jobs
@@ -78,6 +93,8 @@ const child = async (): Promise<void> => {
       ...(values.data === undefined ? {} : { data: values.data }),
       configDir
     })
+  } else if (scenario === "consent") {
+    results = runConsent({ records: Number(values.records ?? "100000"), runs })
   }
   for (const r of results) process.stdout.write(`${JSON.stringify(r)}\n`)
 }
@@ -101,10 +118,21 @@ const table = (rows: ReadonlyArray<BenchResult>): string => {
   return [line(cols), ...cells.map(line)].join("\n")
 }
 
+const chart = (rows?: ReadonlyArray<BenchResult>): void => {
+  const written = writeChart(resultsDir, {
+    ...(rows === undefined ? {} : { rows }),
+    ...(values.from === undefined ? {} : { from: values.from })
+  })
+  process.stderr.write(`chart: ${written.results} results -> ${written.svg}, ${written.table}\n`)
+}
+
 const main = async (): Promise<void> => {
   if (values.child) return child()
+  if (scenario === "chart") return chart()
   const all: Array<BenchResult> = []
   for (const job of plan()) {
+    // Recorded with each result, so that the table can say what produced it.
+    const command = ["npm run bench --", job.scenario, ...job.args].join(" ")
     const out = execFileSync(
       process.execPath,
       [join(here, "main.js"), job.scenario, "--child", ...job.args],
@@ -116,13 +144,20 @@ const main = async (): Promise<void> => {
     )
     for (const line of out.split("\n")) {
       if (line.trim() === "") continue
-      const result = JSON.parse(line) as BenchResult
+      // Stamped here too (emit stamps the line it writes) so that this run's chart can date its rows.
+      const result = {
+        ...(JSON.parse(line) as BenchResult),
+        command,
+        node: process.version,
+        at: new Date().toISOString()
+      }
       all.push(result)
       if (values.json) emit(result, resultsDir)
       else emit(result, resultsDir)
     }
   }
   if (!values.json) process.stderr.write(`\n${table(all)}\n`)
+  if (scenario === undefined) chart(all)
 }
 
 if (!existsSync(configDir)) throw new Error(`missing ${configDir}`)
