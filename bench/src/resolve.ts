@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
-import { ProfileStore, ResolverConfig, SourceRecord } from "@living-profile/core"
+import { Normalize, ProfileStore, ResolverConfig, SourceRecord } from "@living-profile/core"
 import { Accuracy, Datasets, Synthetic } from "@living-profile/testkit"
 import { Effect, Either, Stream } from "effect"
 import { baseline } from "./baseline.js"
@@ -71,6 +71,8 @@ const resolveOnce = (
   config: ResolverConfig.ResolverConfig,
   batch: number
 ) => {
+  // Every run starts cold: a warm phone cache from the previous run would flatter runs 2..K.
+  Normalize.clearCaches()
   const store = ProfileStore.makeMemory(config)
   const seconds = time(() => {
     for (let i = 0; i < records.length; i += batch) {
