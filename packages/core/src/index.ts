@@ -24,5 +24,11 @@ export * as ConsentDiff from "./ConsentDiff.js"
 export * as Audit from "./Audit.js"
 /** Data-subject requests: access and portability, rectification, erasure, flags, preference choices. */
 export * as DataSubject from "./DataSubject.js"
+/** The one tagged error of adapters: reason, retryability, retry-after; never personal data. */
+export * as AdapterError from "./AdapterError.js"
+/** The consent target and record source contracts, and `make` helpers that derive batching and error discipline. */
+export * as ConsentTarget from "./ConsentTarget.js"
+/** The in-memory reference consent target, with a backdoor, injectable faults and a settable clock. */
+export * as MemoryTarget from "./MemoryTarget.js"
 /** A Promise facade for code that does not use Effect. */
 export { LivingProfile } from "./LivingProfile.js"

@@ -1,0 +1,2 @@
+/** The hubspot adapter: in progress (issue tracker). */
+export {}

@@ -1,0 +1,2 @@
+/** The salesforce adapter: in progress (issue tracker). */
+export {}
