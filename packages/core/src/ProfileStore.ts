@@ -149,7 +149,7 @@ export const makeMemory = (
   options: MemoryOptions = {}
 ): ProfileStore["Type"] => {
   const engine = new Engine(config, options.profileId)
-  const recordsOf = (members: ReadonlyArray<number>) => members.map((m) => engine.records[m]!)
+  const recordsOf = (members: ReadonlyArray<number>) => members.map((m) => engine.record(m)!)
   const profileData = new Map<string, { events: Array<ConsentEvent>; rectifications: Array<Rectification> }>()
   const audit = new Audit.AuditLog()
   const secret =
@@ -241,7 +241,7 @@ export const makeMemory = (
     record: (ref) =>
       Effect.sync(() => {
         const r = engine.idOf(ref)
-        return Option.fromNullable(r === undefined ? undefined : engine.records[r])
+        return Option.fromNullable(r === undefined ? undefined : engine.record(r))
       }),
     edges: (profileId) =>
       Effect.sync(() => {
@@ -249,7 +249,7 @@ export const makeMemory = (
         const out: Array<StoredEdge> = []
         for (const m of members) {
           for (const n of engine.adj[m] ?? [])
-            if (m < n) out.push({ a: engine.records[m]!, b: engine.records[n]! })
+            if (m < n) out.push({ a: engine.record(m)!, b: engine.record(n)! })
         }
         return out
       }),
@@ -261,8 +261,8 @@ export const makeMemory = (
         const bx = engine.blockStates(x)
         const by = engine.blockStates(y)
         const shared = bx.filter((s) => by.some((t) => t.block === s.block))
-        const fx = Matcher.features(engine.records[x]!, config)
-        const fy = Matcher.features(engine.records[y]!, config)
+        const fx = Matcher.features(engine.record(x)!, config)
+        const fy = Matcher.features(engine.record(y)!, config)
         const ambiguous = Matcher.sharedIds(fx, fy)
           .filter((id) => {
             const state = engine.identifierState(id)
@@ -270,8 +270,8 @@ export const makeMemory = (
           })
           .map((id) => id.slice(0, id.indexOf(":")))
         return Option.some({
-          a: engine.records[x]!,
-          b: engine.records[y]!,
+          a: engine.record(x)!,
+          b: engine.record(y)!,
           profileA: engine.profileOf(x),
           profileB: engine.profileOf(y),
           candidate: shared.some((s) => s.usable),
@@ -306,7 +306,7 @@ export const makeMemory = (
         const refs: Array<RecordRef> = []
         let added = 0
         for (const m of members) {
-          const record = engine.records[m]!
+          const record = engine.record(m)!
           for (const k of suppressionKeys(record)) {
             if (!tombstones.has(k)) added++
             tombstones.add(k)
