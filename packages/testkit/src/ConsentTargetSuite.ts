@@ -31,20 +31,19 @@ import {
   unicodeEmail
 } from "./internal/consentTarget.js"
 
-/** A failure the backdoor makes the system produce on the next call of the target. */
+/** Opens a group only where the target declares it: vitest fails a group with no test in it. */
+const group = (missing: boolean): typeof describe =>
+  missing ? ((() => undefined) as unknown as typeof describe) : describe
 
 /**
  * Registers a test only where the target declares what it needs. A test the target cannot run is
  * left out rather than skipped: CI must not report skipped tests, and an adapter that declares a
  * capability runs every test of it.
  */
-/** Opens a group only where the target declares it: vitest fails a group with no test in it. */
-const group = (missing: boolean): typeof describe =>
-  missing ? ((() => undefined) as unknown as typeof describe) : describe
-
 const unless = (missing: boolean): typeof it.scopedLive =>
   missing ? ((() => undefined) as unknown as typeof it.scopedLive) : it.scopedLive
 
+/** A failure the backdoor makes the system produce on the next call of the target. */
 export type Fault =
   /** Answer "too many requests, retry after `retryAfter`". */
   | { readonly _tag: "RateLimited"; readonly retryAfter: Duration.Duration }

@@ -85,7 +85,10 @@ export class Portal {
     const contact = this.contacts.byEmail(email)
     if (contact !== undefined && result.reason !== "NO_STATUS_CHANGE") {
       const flag = change.status === "UNSUBSCRIBED" ? "true" : change.status === "SUBSCRIBED" ? "false" : ""
-      this.contacts.write(contact, { [Properties.optOutProperty(subscriptionId)]: flag }, change.at, "API")
+      // The status keeps its own (possibly backdated) time; the contact changed now, and a
+      // modification date that went backwards would hide the change from incremental pulls.
+      const at = Math.max(change.at, this.clock.now())
+      this.contacts.write(contact, { [Properties.optOutProperty(subscriptionId)]: flag }, at, "API")
     }
     return result
   }
