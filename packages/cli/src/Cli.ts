@@ -9,6 +9,7 @@ import * as Progress from "./Progress.js"
 import { HubSpotEmulator, SalesforceEmulator } from "@living-profile/emulators"
 import { defaultBatchSize, resolveFile, type ResolveOptions } from "./Resolve.js"
 import * as Summary from "./Summary.js"
+import { adapters, syncFile } from "./Sync.js"
 import { version } from "./Version.js"
 
 /** The streams the command talks to (the process's own, or test doubles). */
@@ -33,11 +34,14 @@ export const mainHelp = `living-profile ${version}: one living profile per custo
 
 Usage:
   living-profile resolve <file.ndjson|file.csv> [options]
+  living-profile sync --config <sync.json> [--once] [--dry-run]
   living-profile emulator salesforce|hubspot [--port N] [options]
   living-profile --help | --version
 
 Commands:
   resolve   resolve a file of records into living profiles (see: living-profile resolve --help)
+  sync      keep consent targets and living profiles in step, both ways
+            (see: living-profile sync --help)
   emulator  run the local Salesforce or HubSpot API emulator until interrupted
             (see: living-profile emulator salesforce --help)
 
@@ -73,6 +77,68 @@ Progress is shown on stderr when it is a terminal; a summary follows at the end.
 ${exitCodes}
 `
 
+/** Help of `sync`. */
+export const syncHelp = `Usage: living-profile sync --config <sync.json> [--once] [--dry-run]
+
+Keeps the configured consent targets and the living profiles in step, both ways. A cycle pulls
+every target's changes since its checkpoint, resolves each changed person to a living profile,
+takes their choices into the profile's consent ledger (a change made on both sides is settled
+newest-wins and audited), then records every profile's effective consent that a target does not
+hold yet in a durable outbox and pushes it, in batches, retrying failures with exponential
+backoff. A change pulled from one target reaches the others and is never sent back to it.
+Without --once a cycle runs every pollInterval until interrupted (Ctrl-C lets the batch in
+flight finish or leaves it in the outbox, then exits).
+
+Options:
+  --config <sync.json>   the sync configuration (required; format below)
+  --once                 one cycle, retrying failed items until each is done or parked, then exit
+  --dry-run              pull and diff, print the diffs, push nothing, move no cursor
+  -h, --help             show this help
+
+Configuration (JSON; paths are relative to the config file):
+  {
+    "targets": [                              one entry per system; names are unique
+      { "name": "newsletter",                 the target's name: the source of its events
+        "kind": "memory",                     the adapter, see below
+        "options": { },                       the adapter's options
+        "rateLimit": { "requests": 10, "per": "1 second" },   optional token bucket
+        "concurrency": 1 }                    optional: batches in flight to this target
+    ],
+    "resolver": "resolver.json",              optional resolver config: a file or an inline object
+    "records": "customers.ndjson",            optional records (NDJSON or .csv) resolved before the first cycle
+    "pollInterval": "30 seconds",             wait between cycles without --once (default 30 seconds)
+    "retry": { "maxAttempts": 5, "base": "1 second", "factor": 2, "maxDelay": "5 minutes", "jitter": true },
+    "scan": "all"                             all: diff every profile each cycle; dirty: only those pulled
+  }
+  Durations are milliseconds or text: "<n> millis|seconds|minutes|hours|days|weeks".
+
+Adapter kinds:
+${Object.entries(adapters)
+  .map(([kind, a]) => `  ${kind.padEnd(11)}${a.description}`)
+  .join("\n")}
+  memory options: maxBatchSize, pageSize, identifiers (["email"]), holds (["withdrawn"]), mapping,
+  seed: [{ "identifiers": { "email": ["..."] }, "attributes": { }, "fields": { "newsletter": "granted" } }]
+
+Output: one JSON object per line on stdout, its "type" first:
+  pull        per target: pages, changes, records, events, echoes, skipped, and an error if it failed
+  conflict    a change made on both sides since the last sync, and which side won
+  diff        a diff recorded in the outbox ("queued", "replaced") or, with --dry-run, "dry-run":
+              target, profileId, itemId, ref (externalId | identifiers), changes [{ key, field, from, to }]
+  outcome     applied | erased | retry | parked | stopped | cancelled, with attempts and reason
+  cycle       the cycle's summary: changes, diffs, applied, parked, pending, deadLetters, lagMillis
+  deadLetter  at exit, every parked item with its reason
+Lines carry profile ids, field names, statuses and reasons, never identifiers or attributes.
+
+${exitCodes}
+`
+
+const syncOptions = {
+  config: { type: "string" },
+  once: { type: "boolean" },
+  "dry-run": { type: "boolean" },
+  help: { type: "boolean", short: "h" }
+} as const
+
 const resolveOptions = {
   config: { type: "string" },
   mapping: { type: "string" },
@@ -104,9 +170,10 @@ export const run = async (argv: ReadonlyArray<string>, io: Io): Promise<number> 
       return ExitCode.Usage
     }
     if (command === "resolve") return await resolveCommand(rest, io)
+    if (command === "sync") return await syncCommand(rest, io)
     if (command === "emulator") return await emulatorCommand(rest)
     if (command === "help") {
-      io.stdout.write(rest[0] === "resolve" ? resolveHelp : mainHelp)
+      io.stdout.write(rest[0] === "resolve" ? resolveHelp : rest[0] === "sync" ? syncHelp : mainHelp)
       return ExitCode.Ok
     }
     if (!command.startsWith("-")) throw new UsageError({ detail: `unknown command "${command}"` })
@@ -190,5 +257,35 @@ const resolveCommand = async (args: ReadonlyArray<string>, io: Io): Promise<numb
     return ExitCode.Ok
   } finally {
     progress.done()
+  }
+}
+
+const syncCommand = async (args: ReadonlyArray<string>, io: Io): Promise<number> => {
+  const { values, positionals } = parse(() =>
+    parseArgs({ args: [...args], options: syncOptions, strict: true, allowPositionals: true })
+  )
+  if (values.help === true) {
+    io.stdout.write(syncHelp)
+    return ExitCode.Ok
+  }
+  if (positionals.length > 0)
+    throw new UsageError({ detail: "sync: no arguments expected besides the options" })
+  if (values.config === undefined) throw new UsageError({ detail: "sync: --config <sync.json> is required" })
+  const once = values.once === true
+  // In continuous mode the first SIGINT or SIGTERM stops after the batch in flight.
+  let onSignal = () => {}
+  const stop = new Promise<void>((resolve) => {
+    onSignal = () => resolve()
+  })
+  if (!once) {
+    process.once("SIGINT", onSignal)
+    process.once("SIGTERM", onSignal)
+  }
+  try {
+    await syncFile({ config: values.config, once, dryRun: values["dry-run"] === true, out: io.stdout, stop })
+    return ExitCode.Ok
+  } finally {
+    process.off("SIGINT", onSignal)
+    process.off("SIGTERM", onSignal)
   }
 }

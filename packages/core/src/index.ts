@@ -30,5 +30,11 @@ export * as AdapterError from "./AdapterError.js"
 export * as ConsentTarget from "./ConsentTarget.js"
 /** The in-memory reference consent target, with a backdoor, injectable faults and a settable clock. */
 export * as MemoryTarget from "./MemoryTarget.js"
+/** The durable outbox of the sync engine: items, the retry policy, dead letters. */
+export * as Outbox from "./Outbox.js"
+/** The sync engine's checkpoints: cursors, known states, links, the outbox and dead letters. */
+export * as SyncStore from "./SyncStore.js"
+/** The sync engine: pull, resolve, diff and push between the living profiles and the consent targets. */
+export * as SyncEngine from "./SyncEngine.js"
 /** A Promise facade for code that does not use Effect. */
 export { LivingProfile } from "./LivingProfile.js"
