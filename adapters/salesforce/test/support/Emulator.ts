@@ -1,0 +1,87 @@
+/**
+ * Test support: a Salesforce emulator per test (scoped), adapter options for it, and small helpers
+ * that write the org's state through the emulator's backdoor (never through the adapter).
+ */
+import { SalesforceEmulator } from "@living-profile/emulators"
+import { Effect, Redacted, type Scope } from "effect"
+import type { SalesforceConfig } from "../../src/index.js"
+
+/** A running emulator. */
+export type Emulator = SalesforceEmulator.SalesforceEmulator
+
+/** Starts an emulator for the scope. */
+export const emulator = (
+  options: SalesforceEmulator.StartOptions = {}
+): Effect.Effect<Emulator, never, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.promise(() => SalesforceEmulator.start(options)),
+    (em) => Effect.promise(() => em.close())
+  )
+
+/** Adapter options that log in to the emulator with the username-password flow. */
+export const optionsFor = (
+  em: Emulator,
+  overrides: Partial<SalesforceConfig.Options> = {}
+): SalesforceConfig.Options => {
+  const c = em.credentials
+  return {
+    loginUrl: em.url,
+    auth: {
+      type: "password",
+      username: c.username,
+      password: Redacted.make(c.password),
+      clientId: c.clientId,
+      clientSecret: Redacted.make(c.clientSecret)
+    },
+    ...overrides
+  }
+}
+
+/** Credentials the emulator refuses: its user with a wrong password. */
+export const refusedAuth = (em: Emulator): SalesforceConfig.Auth => ({
+  type: "password",
+  username: em.credentials.username,
+  password: Redacted.make("not-the-password"),
+  clientId: em.credentials.clientId,
+  clientSecret: Redacted.make(em.credentials.clientSecret)
+})
+
+/** The same ids whatever their length (15 or 18 characters). */
+export const sameId = (a: unknown, b: unknown): boolean =>
+  typeof a === "string" && typeof b === "string" && a.slice(0, 15) === b.slice(0, 15)
+
+/** A Contact with an Individual, as someone using the org would make one; returns both ids. */
+export const person = (
+  em: Emulator,
+  fields: Readonly<Record<string, unknown>> = {},
+  options: { readonly individual?: boolean } = {}
+): { readonly contactId: string; readonly individualId: string | undefined } => {
+  const individual =
+    options.individual === false ? undefined : em.backdoor.insert("Individual", { LastName: "Tester" })
+  const contact = em.backdoor.insert("Contact", {
+    LastName: "Tester",
+    Email: `p.${Math.random().toString(36).slice(2, 10)}@example.test`,
+    ...(individual === undefined ? {} : { IndividualId: individual["Id"] }),
+    ...fields
+  })
+  return {
+    contactId: String(contact["Id"]),
+    individualId: individual === undefined ? undefined : String(individual["Id"])
+  }
+}
+
+/** The DataUsePurpose with this name, created if missing. */
+export const purpose = (em: Emulator, name: string): string => {
+  const found = em.backdoor.query("DataUsePurpose", (r) => r["Name"] === name)[0]
+  return String(
+    (found ?? em.backdoor.insert("DataUsePurpose", { Name: name, CanDataSubjectOptOut: true }))["Id"]
+  )
+}
+
+/** The consent records of an Individual. */
+export const consentRecords = (em: Emulator, individualId: string) =>
+  em.backdoor.query("ContactPointTypeConsent", (r) => sameId(r["PartyId"], individualId))
+
+/** Requests to the data API whose path ends with `suffix`, by method. */
+export const requests = (em: Emulator, method: string, suffix: string) =>
+  em.backdoor.requestLog.filter((r) => r.method === method && r.path.endsWith(suffix))
