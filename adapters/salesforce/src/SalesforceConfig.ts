@@ -112,6 +112,7 @@ export const defaultConsent: ReadonlyArray<ConsentKey> = [
     contactPointType: "MailingAddress"
   },
   { kind: "Individual", purpose: "marketing", channel: "any", flag: "HasOptedOutSolicit" },
+  { kind: "Individual", purpose: "processing", channel: "any", flag: "HasOptedOutProcessing" },
   { kind: "Individual", purpose: "profiling", channel: "any", flag: "HasOptedOutProfiling" },
   { kind: "Individual", purpose: "analytics", channel: "any", flag: "HasOptedOutTracking" }
 ]

@@ -27,6 +27,7 @@ describe("options", () => {
       "marketing/phone -> ContactPointTypeConsent:Marketing:Phone",
       "marketing/post -> ContactPointTypeConsent:Marketing:MailingAddress",
       "marketing/any -> Individual.HasOptedOutSolicit",
+      "processing/any -> Individual.HasOptedOutProcessing",
       "profiling/any -> Individual.HasOptedOutProfiling",
       "analytics/any -> Individual.HasOptedOutTracking"
     ])

@@ -356,16 +356,12 @@ export interface Flags {
   readonly erasureRequested: boolean
 }
 
-/**
- * The GDPR flags: for each flag (and each objected purpose), the newest event says whether it is
- * set. Flags do not expire; `now` is accepted for symmetry with `effectiveAll` and not read.
- */
-export const flags = (ledger: Ledger, _now?: Now): Flags => {
+/** The newest event of each GDPR flag (by the same rule as consent), whether set or lifted. */
+const flagWinners = (ledger: Ledger) => {
   let restriction: LedgerEntry | undefined
   let automated: LedgerEntry | undefined
   let erasure: LedgerEntry | undefined
-  const purposes: Array<string> = []
-  const objections: Array<LedgerEntry> = []
+  const objections = new Map<string, LedgerEntry>()
   for (const e of ledger.entries) {
     switch (e.kind) {
       case "consent":
@@ -380,22 +376,59 @@ export const flags = (ledger: Ledger, _now?: Now): Flags => {
         if (erasure === undefined || wins(e, erasure)) erasure = e
         break
       case "objection": {
-        const j = purposes.indexOf(e.purpose)
-        if (j < 0) {
-          purposes.push(e.purpose)
-          objections.push(e)
-        } else if (wins(e, objections[j]!)) objections[j] = e
+        const seen = objections.get(e.purpose)
+        if (seen === undefined || wins(e, seen)) objections.set(e.purpose, e)
         break
       }
     }
   }
+  return { restriction, automated, erasure, objections }
+}
+
+/**
+ * The GDPR flags: for each flag (and each objected purpose), the newest event says whether it is
+ * set. Flags do not expire; `now` is accepted for symmetry with `effectiveAll` and not read.
+ */
+export const flags = (ledger: Ledger, _now?: Now): Flags => {
+  const w = flagWinners(ledger)
   const objected: Array<string> = []
-  for (let j = 0; j < purposes.length; j++)
-    if (objections[j]!.status === "granted") objected.push(purposes[j]!)
+  for (const [purpose, e] of w.objections) if (e.status === "granted") objected.push(purpose)
   return {
-    restricted: restriction?.status === "granted",
+    restricted: w.restriction?.status === "granted",
     objections: objected.sort(),
-    noAutomatedDecisions: automated?.status === "granted",
-    erasureRequested: erasure?.status === "granted"
+    noAutomatedDecisions: w.automated?.status === "granted",
+    erasureRequested: w.erasure?.status === "granted"
   }
+}
+
+/**
+ * What targets should hold: the effective consent with the GDPR flags in force applied as denials.
+ * Restriction of processing (Art. 18) denies the purpose `processing`, an objection (Art. 21)
+ * denies its purpose (`*`: every purpose that occurs), no automated decisions (Art. 22) denies
+ * `profiling`; each on `(purpose, any)` and on every channel key of that purpose that occurs. A
+ * lifted flag adds nothing, so the consent underneath applies again.
+ */
+export const desired = (ledger: Ledger, now: Now): Map<string, Effective> => {
+  const states = new Map(effectiveAll(ledger, now))
+  const w = flagWinners(ledger)
+  const deny = (purpose: string, e: LedgerEntry) => {
+    const because: Effective = {
+      status: "denied",
+      capturedAt: e.event.capturedAt,
+      source: e.source,
+      eventId: e.id,
+      legalBasis: e.event.legalBasis,
+      ...(e.event.policyVersion === undefined ? {} : { policyVersion: e.event.policyVersion })
+    }
+    for (const k of [...states.keys()]) if (k.startsWith(`${purpose}/`)) states.set(k, because)
+    states.set(`${purpose}/any`, because)
+  }
+  if (w.restriction?.status === "granted") deny("processing", w.restriction)
+  if (w.automated?.status === "granted") deny("profiling", w.automated)
+  for (const [purpose, e] of w.objections) {
+    if (e.status !== "granted") continue
+    if (purpose !== "*") deny(purpose, e)
+    else for (const p of new Set([...states.keys()].map((k) => k.slice(0, k.indexOf("/"))))) deny(p, e)
+  }
+  return states
 }

@@ -730,7 +730,9 @@ export const make = (
     const diffProfile = (c: Cycle, profile: ProfileStore.StoredProfile, now: number) =>
       Effect.gen(function* () {
         const P = profile.profileId
-        const desired = ConsentLedger.effectiveAll(
+        // Consent with the GDPR flags in force applied, so restriction, objection and the
+        // profiling opt-out reach the targets that can hold them.
+        const desired = ConsentLedger.desired(
           IdentityResolver.ledgerOf(profile.records, profile.profileEvents),
           now
         )

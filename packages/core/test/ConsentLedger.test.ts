@@ -1,6 +1,8 @@
+import { Either } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import * as ConsentEvent from "../src/ConsentEvent.js"
+import * as ConsentDiff from "../src/ConsentDiff.js"
 import * as ConsentLedger from "../src/ConsentLedger.js"
 
 type Event = ConsentEvent.ConsentEvent
@@ -421,5 +423,75 @@ describe("ConsentLedger.split and consentObject", () => {
       channel: "email"
     })
     expect(ConsentLedger.keyString({ purpose: "research/phd", channel: "any" })).toBe("research/phd/any")
+  })
+})
+
+describe("desired: effective consent with the GDPR flags in force", () => {
+  const ev = (x: Record<string, unknown>) =>
+    ConsentEvent.make({ legalBasis: "consent", source: "web", ...x } as never)
+  const grants = [
+    ev({ purpose: "marketing", channel: "email", status: "granted", capturedAt: "2025-01-01T00:00:00Z" }),
+    ev({ purpose: "profiling", channel: "any", status: "granted", capturedAt: "2025-01-01T00:00:00Z" })
+  ]
+  const now = "2025-06-01T00:00:00Z"
+
+  it("an objection denies its purpose on every channel; lifting it lets the consent underneath apply again", () => {
+    const objected = ConsentLedger.fromEvents([
+      ...grants,
+      ev({
+        kind: "objection",
+        purpose: "marketing",
+        status: "granted",
+        capturedAt: "2025-02-01T00:00:00Z",
+        source: "dsr"
+      })
+    ])
+    const d = ConsentLedger.desired(objected, now)
+    expect(d.get("marketing/email")?.status).toBe("denied")
+    expect(d.get("marketing/any")?.status).toBe("denied")
+    expect(d.get("profiling/any")?.status).toBe("granted")
+    // effectiveAll itself is untouched: the overlay is a separate reading.
+    expect(ConsentLedger.effectiveAll(objected, now).get("marketing/email")?.status).toBe("granted")
+    const lifted = ConsentLedger.add(
+      objected,
+      ev({
+        kind: "objection",
+        purpose: "marketing",
+        status: "withdrawn",
+        capturedAt: "2025-03-01T00:00:00Z",
+        source: "dsr"
+      })
+    )
+    expect(ConsentLedger.desired(lifted, now).get("marketing/email")?.status).toBe("granted")
+  })
+
+  it("restriction denies processing and the profiling opt-out denies profiling, reaching a target field through a diff", () => {
+    const ledger = ConsentLedger.fromEvents([
+      ...grants,
+      ev({ kind: "restriction", status: "granted", capturedAt: "2025-02-01T00:00:00Z", source: "dsr" }),
+      ev({
+        kind: "noAutomatedDecisions",
+        status: "granted",
+        capturedAt: "2025-02-01T00:00:00Z",
+        source: "dsr"
+      })
+    ])
+    const d = ConsentLedger.desired(ledger, now)
+    expect(d.get("processing/any")?.status).toBe("denied")
+    expect(d.get("profiling/any")?.status).toBe("denied")
+    const mapping = Either.getOrThrow(
+      ConsentDiff.decodeMapping({
+        target: "salesforce",
+        keys: [
+          { purpose: "processing", channel: "any", field: "Individual.HasOptedOutProcessing" },
+          { purpose: "profiling", channel: "any", field: "Individual.HasOptedOutProfiling" }
+        ]
+      })
+    )
+    const diff = ConsentDiff.diff("p1", d, new Map(), mapping)
+    expect(diff.changes.map((c) => [c.field, c.to])).toEqual([
+      ["Individual.HasOptedOutProcessing", "denied"],
+      ["Individual.HasOptedOutProfiling", "denied"]
+    ])
   })
 })
