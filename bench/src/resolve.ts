@@ -44,7 +44,10 @@ const configFor = (
   return { config: r.right, name }
 }
 
-function* syntheticBatches(records: number, batch: number): Generator<ReadonlyArray<SourceRecord.SourceRecord>> {
+function* syntheticBatches(
+  records: number,
+  batch: number
+): Generator<ReadonlyArray<SourceRecord.SourceRecord>> {
   let chunk: Array<SourceRecord.SourceRecord> = []
   for (const { record } of Synthetic.generate({ records, seed: 7 })) {
     const decoded = SourceRecord.decode(record)
