@@ -1,0 +1,2 @@
+/** The Redis adapter: in progress (issue 5). */
+export {}
