@@ -1,5 +1,6 @@
 /**
  * `npm run bench [-- <scenario>] [--records N] [--dataset name] [--data path] [--runs K] [--json]`
+ * (scenarios: resolve, consent, sync-salesforce, sync-hubspot, chart)
  *
  * Without a scenario, runs every scenario at laptop sizes, then writes the chart and the table.
  * Each measurement runs in a child process of its own, so that peak RSS belongs to that
@@ -15,6 +16,8 @@ import { writeChart } from "./chart.js"
 import { runConsent } from "./consent.js"
 import { runResolve } from "./resolve.js"
 import { type BenchResult, emit } from "./stats.js"
+import { runSyncHubspot } from "./syncHubspot.js"
+import { runSyncSalesforce } from "./syncSalesforce.js"
 
 const here = dirname(fileURLToPath(import.meta.url))
 const benchDir = join(here, "..")
@@ -75,8 +78,24 @@ const plan = (): Array<Job> => {
       ]
     })
   }
+  // Propagation to the emulators: each job stays under a minute in the full run (one run per variant).
+  for (const sync of ["sync-salesforce", "sync-hubspot"]) {
+    if (scenario === undefined || scenario === sync) {
+      jobs.push({
+        scenario: sync,
+        args: [
+          "--records",
+          values.records ?? "10000",
+          "--runs",
+          values.runs ?? (scenario === undefined ? "1" : "3")
+        ]
+      })
+    }
+  }
   if (jobs.length === 0) {
-    process.stderr.write(`unknown scenario ${scenario}; known: resolve, consent, chart\n`)
+    process.stderr.write(
+      `unknown scenario ${scenario}; known: resolve, consent, sync-salesforce, sync-hubspot, chart\n`
+    )
     process.exit(2)
   }
   return jobs
@@ -95,6 +114,10 @@ const child = async (): Promise<void> => {
     })
   } else if (scenario === "consent") {
     results = runConsent({ records: Number(values.records ?? "100000"), runs })
+  } else if (scenario === "sync-salesforce") {
+    results = await runSyncSalesforce({ records: Number(values.records ?? "10000"), runs })
+  } else if (scenario === "sync-hubspot") {
+    results = await runSyncHubspot({ records: Number(values.records ?? "10000"), runs })
   }
   for (const r of results) process.stdout.write(`${JSON.stringify(r)}\n`)
 }
@@ -110,7 +133,8 @@ const table = (rows: ReadonlyArray<BenchResult>): string => {
     "precision",
     "recall",
     "f1",
-    "candidatePairs"
+    "candidatePairs",
+    "shareOfCeiling"
   ]
   const cells = rows.map((r) => cols.map((c) => (r[c] === undefined ? "" : String(r[c]))))
   const widths = cols.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i]!.length)))

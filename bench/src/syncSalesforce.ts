@@ -1,0 +1,317 @@
+/**
+ * Scenario `sync-salesforce`: propagation of consent diffs through the Salesforce adapter's target
+ * to the Salesforce emulator configured with Salesforce-like limits: a daily API limit of 100,000
+ * requests per rolling 24 hours (an Enterprise Edition org's base allocation) and latency on every
+ * request. Salesforce has no per-second limit on short REST calls and the emulator none on
+ * concurrency, so these are the limits there are. N persons (Contact + linked Individual, half of
+ * them with a Marketing/Email consent record already) are created through the backdoor (not
+ * timed); N diffs, one Marketing/Email change each, are addressed to them by Contact id and pushed,
+ * once in one `target.push` call and once as 200-diff chunks pushed a few at a time. Every diff is
+ * checked through the backdoor afterwards.
+ *
+ * The ceiling: the daily limit allows `dailyLimit` requests a day and an sObject Collections
+ * request carries at most 200 records, so at most dailyLimit x 200 / 86,400 records per second can
+ * be propagated day in, day out (231.5/s at 100,000). A push that needs r requests per 200 records
+ * sustains at most 1/r of it, whatever its speed; the share reported is
+ * min(measured speed, what the daily budget sustains at the measured requests per record) over the
+ * ceiling. How close the push gets to the latency bound (one full collection per round trip per
+ * request in flight) is reported beside it.
+ */
+import type { ConsentTarget } from "@living-profile/core"
+import { SalesforceEmulator } from "@living-profile/emulators"
+import { Effect, Redacted } from "effect"
+import { type BenchResult, median, peakRssMb } from "./stats.js"
+
+/** Options of one sync-salesforce measurement. */
+export interface SyncSalesforceOptions {
+  /** Number of persons, and of diffs (one change each). */
+  readonly records: number
+  readonly runs: number
+  /** Latency the emulator adds to every request (default 100 ms). */
+  readonly latencyMs?: number
+  /** Chunks pushed at once in the concurrent variant (default 4). */
+  readonly concurrency?: number
+}
+
+/** API requests per rolling 24 hours configured on the emulator. */
+const DAILY_LIMIT = 100_000
+/** Records per sObject Collections request (the API's maximum, the adapter's default batch). */
+const BATCH = 200
+const FIELD = "ContactPointTypeConsent:Marketing:Email"
+const DAY_SECONDS = 86_400
+const CAPTURED = Date.parse("2025-06-01T00:00:00Z")
+
+type Variant = "single" | "concurrent"
+
+interface Measurement {
+  readonly seconds: number
+  /** Data API requests during the push (the OAuth token endpoint is not counted by Salesforce). */
+  readonly requests: number
+  readonly http429: number
+  /** 403 REQUEST_LIMIT_EXCEEDED answers (the daily limit). */
+  readonly http403: number
+}
+
+const chunksOf = <A>(xs: ReadonlyArray<A>, size: number): Array<ReadonlyArray<A>> => {
+  const out: Array<ReadonlyArray<A>> = []
+  for (let i = 0; i < xs.length; i += size) out.push(xs.slice(i, i + size))
+  return out
+}
+
+/** Even persons hold OptIn and opt out; odd ones have no consent record yet and opt in. */
+const wanted = (i: number): "granted" | "denied" => (i % 2 === 0 ? "denied" : "granted")
+
+const diffFor = (target: string, i: number, externalId: string): ConsentTarget.TargetDiff => {
+  const to = wanted(i)
+  return {
+    profileId: `p${i}`,
+    target,
+    ref: { externalId },
+    changes: [
+      {
+        key: "marketing/email",
+        field: FIELD,
+        from: to === "denied" ? "granted" : null,
+        to,
+        because: {
+          status: to,
+          capturedAt: new Date(CAPTURED - i * 1000).toISOString(),
+          source: "web",
+          eventId: `e${i}`,
+          legalBasis: "consent"
+        }
+      }
+    ]
+  }
+}
+
+interface Person {
+  readonly contactId: string
+  readonly individualId: string
+}
+
+/** N persons (and one more for the warm-up push), as an org that already uses the consent objects has them. */
+const seed = (em: SalesforceEmulator.SalesforceEmulator, n: number) => {
+  const purposeId = String(
+    em.backdoor.insert("DataUsePurpose", { Name: "Marketing", CanDataSubjectOptOut: true })["Id"]
+  )
+  const persons: Array<Person> = new Array(n + 1)
+  for (let i = 0; i <= n; i++) {
+    const individual = em.backdoor.insert("Individual", { FirstName: "Person", LastName: `P${i}` })
+    const individualId = String(individual["Id"])
+    const contact = em.backdoor.insert("Contact", {
+      FirstName: "Person",
+      LastName: `P${i}`,
+      Email: `person${i}@example.com`,
+      IndividualId: individualId,
+      HasOptedOutOfEmail: false
+    })
+    if (wanted(i) === "denied")
+      em.backdoor.insert("ContactPointTypeConsent", {
+        Name: "Marketing Email",
+        PartyId: individualId,
+        DataUsePurposeId: purposeId,
+        ContactPointType: "Email",
+        PrivacyConsentStatus: "OptIn",
+        CaptureDate: "2024-01-01T00:00:00Z",
+        EffectiveFrom: "2024-01-01T00:00:00Z",
+        CaptureSource: "web"
+      })
+    persons[i] = { contactId: String(contact["Id"]), individualId }
+  }
+  return { purposeId, persons }
+}
+
+/** How many of the first n persons hold what their diff asked for: one consent record, checkbox mirrored. */
+const heldCount = (
+  em: SalesforceEmulator.SalesforceEmulator,
+  purposeId: string,
+  persons: ReadonlyArray<Person>,
+  n: number
+): number => {
+  const id15 = (id: unknown) => String(id).slice(0, 15)
+  const records = new Map<string, Array<string>>()
+  for (const r of em.backdoor.query(
+    "ContactPointTypeConsent",
+    (r) => r["ContactPointType"] === "Email" && id15(r["DataUsePurposeId"]) === id15(purposeId)
+  )) {
+    const party = id15(r["PartyId"])
+    const list = records.get(party) ?? []
+    list.push(String(r["PrivacyConsentStatus"]))
+    records.set(party, list)
+  }
+  let held = 0
+  for (let i = 0; i < n; i++) {
+    const p = persons[i]!
+    const statuses = records.get(id15(p.individualId)) ?? []
+    const optedOut = em.backdoor.get("Contact", p.contactId)?.["HasOptedOutOfEmail"]
+    const denied = wanted(i) === "denied"
+    if (statuses.length === 1 && statuses[0] === (denied ? "OptOut" : "OptIn") && optedOut === denied) held++
+  }
+  return held
+}
+
+type Adapter = typeof import("@living-profile/salesforce")
+
+const measure = async (
+  adapter: Adapter,
+  n: number,
+  variant: Variant,
+  latencyMs: number,
+  concurrency: number
+): Promise<Measurement> => {
+  // A fresh org and adapter per run: the pushes of a run must find the persons as seeded.
+  const em = await SalesforceEmulator.start({
+    latencyMs,
+    dailyLimit: DAILY_LIMIT,
+    requestLogLimit: 1_000_000
+  })
+  try {
+    const { purposeId, persons } = seed(em, n)
+    const c = em.credentials
+    const program = Effect.scoped(
+      Effect.gen(function* () {
+        const { target } = yield* adapter.make({
+          loginUrl: em.url,
+          auth: {
+            type: "password",
+            username: c.username,
+            password: Redacted.make(c.password),
+            clientId: c.clientId,
+            clientSecret: Redacted.make(c.clientSecret)
+          }
+        })
+        // Warm-up on the extra person: the login and the DataUsePurpose lookup, which a running
+        // sync has done long before (both cached for the adapter's life), are not timed.
+        const warm = yield* target.push([diffFor(target.name, n, persons[n]!.contactId)])
+        if (warm[0]?._tag !== "Applied")
+          return yield* Effect.dieMessage("sync-salesforce: the warm-up push was not applied")
+        const diffs = persons.slice(0, n).map((p, i) => diffFor(target.name, i, p.contactId))
+        const push =
+          variant === "single"
+            ? target.push(diffs)
+            : Effect.map(
+                Effect.forEach(chunksOf(diffs, BATCH), (chunk) => target.push(chunk), { concurrency }),
+                (rs) => rs.flat()
+              )
+        em.backdoor.clearRequestLog()
+        const t0 = process.hrtime.bigint()
+        const results = yield* push
+        const seconds = Number(process.hrtime.bigint() - t0) / 1e9
+        // Read before the scope closes (closing revokes the token: one more request).
+        const log = em.backdoor.requestLog.filter((e) => e.path.startsWith("/services/data/"))
+        return { results, seconds, log }
+      })
+    )
+    const { results, seconds, log } = await Effect.runPromise(program)
+
+    const notApplied = results.filter((r) => r._tag !== "Applied")
+    if (results.length !== n || notApplied.length > 0) {
+      const first = notApplied[0]
+      const why =
+        first === undefined
+          ? `${results.length} results`
+          : first._tag === "Rejected"
+            ? first.reason
+            : first._tag === "Failed"
+              ? first.error.message
+              : ""
+      throw new Error(`sync-salesforce: ${notApplied.length} of ${n} diffs not applied (${why})`)
+    }
+    const held = heldCount(em, purposeId, persons, n)
+    if (held !== n) throw new Error(`sync-salesforce: the org holds ${held} of ${n} pushed consents`)
+    return {
+      seconds,
+      requests: log.length,
+      http429: log.filter((e) => e.status === 429).length,
+      http403: log.filter((e) => e.status === 403).length
+    }
+  } finally {
+    await em.close()
+  }
+}
+
+const round = (x: number, digits = 4): number => Math.round(x * 10 ** digits) / 10 ** digits
+
+/** Runs the scenario and returns its result line (the faster variant, the other as figures). */
+export const runSyncSalesforce = async (o: SyncSalesforceOptions): Promise<Array<BenchResult>> => {
+  const n = o.records
+  const latencyMs = o.latencyMs ?? 100
+  const concurrency = o.concurrency ?? 4
+  if (!(Number.isInteger(n) && n >= 1 && Number.isInteger(o.runs) && o.runs >= 1))
+    throw new Error("sync-salesforce: --records and --runs must be positive integers")
+  // jsforce reads these when its transport module loads and would send loopback calls through the
+  // proxy: the adapter (and with it jsforce) is imported only after they are gone.
+  for (const v of ["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"]) delete process.env[v]
+  const adapter = await import("@living-profile/salesforce")
+  const runs: Record<Variant, Array<Measurement>> = { single: [], concurrent: [] }
+  // Alternated, so that neither variant always runs on a warmer process.
+  for (let k = 0; k < o.runs; k++)
+    for (const v of ["single", "concurrent"] as const) {
+      const m = await measure(adapter, n, v, latencyMs, concurrency)
+      runs[v].push(m)
+      process.stderr.write(
+        `sync-salesforce ${v} run ${k + 1}: ${m.seconds.toFixed(2)} s, ${m.requests} requests, ${m.http429} x 429, ${m.http403} x 403\n`
+      )
+    }
+
+  const ceilingPerSecond = (DAILY_LIMIT * BATCH) / DAY_SECONDS
+  const summary = (v: Variant) => {
+    const ms = runs[v]
+    const seconds = median(ms.map((m) => m.seconds))
+    const requests = median(ms.map((m) => m.requests))
+    const perSecond = n / seconds
+    // What the daily budget sustains at this many requests per record, and what the push sustains.
+    const budgetPerSecond = (DAILY_LIMIT * (n / requests)) / DAY_SECONDS
+    const sustained = Math.min(perSecond, budgetPerSecond)
+    const inFlight = v === "single" ? 1 : concurrency
+    const latencyCeiling = (inFlight * BATCH * 1000) / latencyMs
+    return {
+      variant: v,
+      concurrency: inFlight,
+      medianSeconds: round(seconds),
+      perSecond: Math.round(perSecond),
+      requests,
+      http429: ms.reduce((s, m) => s + m.http429, 0),
+      http403: ms.reduce((s, m) => s + m.http403, 0),
+      budgetPerSecond: round(budgetPerSecond, 1),
+      shareOfCeiling: round(sustained / ceilingPerSecond),
+      latencyCeilingPerSecond: Math.round(latencyCeiling),
+      shareOfLatencyCeiling: round(perSecond / latencyCeiling)
+    }
+  }
+  const single = summary("single")
+  const both = summary("concurrent")
+  const [best, other] = both.perSecond >= single.perSecond ? [both, single] : [single, both]
+  return [
+    {
+      scenario: "sync-salesforce",
+      dataset: "emulator",
+      records: n,
+      runs: o.runs,
+      medianSeconds: best.medianSeconds,
+      perSecond: best.perSecond,
+      peakRssMb: peakRssMb(),
+      requests: best.requests,
+      ceilingPerSecond: round(ceilingPerSecond, 1),
+      shareOfCeiling: best.shareOfCeiling,
+      http429: best.http429,
+      http403: best.http403,
+      variant: best.variant,
+      concurrency: best.concurrency,
+      requestsPer200: round((best.requests / n) * BATCH, 2),
+      budgetPerSecond: best.budgetPerSecond,
+      latencyCeilingPerSecond: best.latencyCeilingPerSecond,
+      shareOfLatencyCeiling: best.shareOfLatencyCeiling,
+      dailyLimit: DAILY_LIMIT,
+      batchSize: BATCH,
+      latencyMs,
+      otherVariant: other.variant,
+      otherMedianSeconds: other.medianSeconds,
+      otherPerSecond: other.perSecond,
+      otherShareOfLatencyCeiling: other.shareOfLatencyCeiling,
+      otherRequests: other.requests,
+      otherHttp429: other.http429
+    }
+  ]
+}
