@@ -14,7 +14,7 @@
  */
 import { createHash } from "node:crypto"
 import { Data, Either, Schema } from "effect"
-import { describeIssue, issuePath } from "./internal/parseIssue.js"
+import { describeIssue, issuePath, locatedMessage } from "./internal/parseIssue.js"
 import {
   Instant,
   isInstant,
@@ -256,14 +256,7 @@ export class ConsentEventError extends Data.TaggedError("ConsentEventError")<{
   readonly problem: string
 }> {
   override get message(): string {
-    const where = [
-      this.file !== undefined ? this.file : undefined,
-      this.line !== undefined ? `line ${this.line}` : undefined,
-      this.record !== undefined ? `record ${this.record.source}/${this.record.id}` : undefined
-    ]
-      .filter((x) => x !== undefined)
-      .join(", ")
-    return `${where === "" ? "" : `${where}: `}field "${this.field}" ${this.problem}`
+    return locatedMessage(this)
   }
 }
 

@@ -3,7 +3,7 @@
  * NDJSON input has one of these per line; the API takes the same shape.
  */
 import { Data, Either, Schema } from "effect"
-import { describeIssue, issuePath } from "./internal/parseIssue.js"
+import { describeIssue, issuePath, locatedMessage } from "./internal/parseIssue.js"
 
 /** An attribute value as sources send it; strings are what matching reads. */
 export const AttributeValue = Schema.Union(Schema.String, Schema.Number, Schema.Boolean, Schema.Null)
@@ -72,14 +72,7 @@ export class RecordDecodeError extends Data.TaggedError("RecordDecodeError")<{
   readonly problem: string
 }> {
   override get message(): string {
-    const where = [
-      this.file !== undefined ? this.file : undefined,
-      this.line !== undefined ? `line ${this.line}` : undefined,
-      this.record !== undefined ? `record ${this.record.source}/${this.record.id}` : undefined
-    ]
-      .filter((x) => x !== undefined)
-      .join(", ")
-    return `${where === "" ? "" : `${where}: `}field "${this.field}" ${this.problem}`
+    return locatedMessage(this)
   }
 }
 

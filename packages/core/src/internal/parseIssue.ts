@@ -88,3 +88,21 @@ const pathOf = (issue: ParseResult.ParseIssue, acc: Array<PropertyKey>): Array<P
       return acc
   }
 }
+
+/** Where a decoding problem is, and what it is: `file, line 3, record shop/7: field "x" must be ...`. */
+export const locatedMessage = (e: {
+  readonly file?: string | undefined
+  readonly line?: number | undefined
+  readonly record?: { readonly source: string; readonly id: string } | undefined
+  readonly field: string
+  readonly problem: string
+}): string => {
+  const where = [
+    e.file,
+    e.line !== undefined ? `line ${e.line}` : undefined,
+    e.record !== undefined ? `record ${e.record.source}/${e.record.id}` : undefined
+  ]
+    .filter((x) => x !== undefined)
+    .join(", ")
+  return `${where === "" ? "" : `${where}: `}field "${e.field}" ${e.problem}`
+}
