@@ -6,7 +6,7 @@
  */
 import { ConsentDiff, ConsentEvent, ConsentLedger } from "@living-profile/core"
 import { Either } from "effect"
-import { type BenchResult, median, peakRssMb, time } from "./stats.js"
+import { type BenchResult, median, peakRssMb, round, time } from "./stats.js"
 
 /** Options of one consent measurement. */
 export interface ConsentOptions {
@@ -297,7 +297,6 @@ export const runConsent = (o: ConsentOptions): Array<BenchResult> => {
   }
 
   const rss = peakRssMb()
-  const round = (x: number) => Math.round(x * 10_000) / 10_000
   const heldMedian = median(held)
   const rebuiltMedian = median(rebuilt)
   // The figures both lines share, after the common ones (in the order resolve writes them).

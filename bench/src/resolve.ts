@@ -9,7 +9,7 @@ import { Normalize, ProfileStore, ResolverConfig, SourceRecord } from "@living-p
 import { Accuracy, Datasets, Synthetic } from "@living-profile/testkit"
 import { Effect, Either, Stream } from "effect"
 import { baseline } from "./baseline.js"
-import { type BenchResult, median, peakRssMb, time } from "./stats.js"
+import { type BenchResult, median, peakRssMb, time, round } from "./stats.js"
 
 /** Options of one resolve measurement. */
 export interface ResolveOptions {
@@ -141,7 +141,6 @@ export const runResolve = async (o: ResolveOptions): Promise<Array<BenchResult>>
   }
   const baseAcc = Accuracy.pairwise(data.truth, basePredicted, options)
   const baseMedian = median(baseSeconds)
-  const round = (x: number) => Math.round(x * 10_000) / 10_000
   return [
     {
       scenario: "resolve",

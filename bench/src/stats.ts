@@ -38,3 +38,28 @@ export const emit = (result: BenchResult, resultsDir: string): void => {
   mkdirSync(resultsDir, { recursive: true })
   appendFileSync(join(resultsDir, `${new Date().toISOString().slice(0, 10)}.ndjson`), `${line}\n`)
 }
+
+/** Rounds a figure to `digits` decimals for a result line. */
+export const round = (x: number, digits = 4): number => Math.round(x * 10 ** digits) / 10 ** digits
+
+/** The two ways a propagation scenario pushes: one `push` call, or several chunks in flight. */
+export type Variant = "single" | "concurrent"
+
+/**
+ * Measures both variants `runs` times, alternated so that neither always runs on a warmer
+ * process, writing one progress line per measurement to stderr.
+ */
+export const alternate = async <M>(
+  runs: number,
+  measure: (variant: Variant) => Promise<M>,
+  describe: (variant: Variant, run: number, m: M) => string
+): Promise<Record<Variant, Array<M>>> => {
+  const out: Record<Variant, Array<M>> = { single: [], concurrent: [] }
+  for (let k = 0; k < runs; k++)
+    for (const v of ["single", "concurrent"] as const) {
+      const m = await measure(v)
+      out[v].push(m)
+      process.stderr.write(`${describe(v, k + 1, m)}\n`)
+    }
+  return out
+}

@@ -14,7 +14,7 @@ import { ConsentTarget } from "@living-profile/core"
 import { HubSpotEmulator } from "@living-profile/emulators"
 import { make } from "@living-profile/hubspot"
 import { Effect, Redacted } from "effect"
-import { type BenchResult, median, peakRssMb } from "./stats.js"
+import { type BenchResult, median, peakRssMb, alternate, round, type Variant } from "./stats.js"
 
 /** Options of one sync-hubspot measurement. */
 export interface SyncHubspotOptions {
@@ -34,8 +34,6 @@ const BATCH = 100
 /** The subscription type the diffs change (the emulator portal's "Marketing Information"). */
 const SUBSCRIPTION = "1001"
 const CAPTURED = Date.parse("2025-06-01T00:00:00Z")
-
-type Variant = "single" | "concurrent"
 
 interface Measurement {
   readonly seconds: number
@@ -173,8 +171,6 @@ const measure = async (
   }
 }
 
-const round = (x: number, digits = 4): number => Math.round(x * 10 ** digits) / 10 ** digits
-
 /** Runs the scenario and returns its result line (the faster variant, the other as figures). */
 export const runSyncHubspot = async (o: SyncHubspotOptions): Promise<Array<BenchResult>> => {
   const n = o.records
@@ -182,16 +178,12 @@ export const runSyncHubspot = async (o: SyncHubspotOptions): Promise<Array<Bench
   const concurrency = o.concurrency ?? 4
   if (!(Number.isInteger(n) && n >= 1 && Number.isInteger(o.runs) && o.runs >= 1))
     throw new Error("sync-hubspot: --records and --runs must be positive integers")
-  const runs: Record<Variant, Array<Measurement>> = { single: [], concurrent: [] }
-  // Alternated, so that neither variant always runs on a warmer process.
-  for (let k = 0; k < o.runs; k++)
-    for (const v of ["single", "concurrent"] as const) {
-      const m = await measure(n, v, latencyMs, concurrency)
-      runs[v].push(m)
-      process.stderr.write(
-        `sync-hubspot ${v} run ${k + 1}: ${m.seconds.toFixed(2)} s, ${m.requests} requests, ${m.http429} x 429\n`
-      )
-    }
+  const runs = await alternate(
+    o.runs,
+    (v) => measure(n, v, latencyMs, concurrency),
+    (v, k, m) =>
+      `sync-hubspot ${v} run ${k}: ${m.seconds.toFixed(2)} s, ${m.requests} requests, ${m.http429} x 429`
+  )
 
   const windowSeconds = BURST.windowMs / 1000
   const ceilingPerSecond = (BURST.max / windowSeconds) * BATCH

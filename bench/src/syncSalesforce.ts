@@ -20,7 +20,7 @@
 import type { ConsentTarget } from "@living-profile/core"
 import { SalesforceEmulator } from "@living-profile/emulators"
 import { Effect, Redacted } from "effect"
-import { type BenchResult, median, peakRssMb } from "./stats.js"
+import { type BenchResult, median, peakRssMb, alternate, round, type Variant } from "./stats.js"
 
 /** Options of one sync-salesforce measurement. */
 export interface SyncSalesforceOptions {
@@ -40,8 +40,6 @@ const BATCH = 200
 const FIELD = "ContactPointTypeConsent:Marketing:Email"
 const DAY_SECONDS = 86_400
 const CAPTURED = Date.parse("2025-06-01T00:00:00Z")
-
-type Variant = "single" | "concurrent"
 
 interface Measurement {
   readonly seconds: number
@@ -231,8 +229,6 @@ const measure = async (
   }
 }
 
-const round = (x: number, digits = 4): number => Math.round(x * 10 ** digits) / 10 ** digits
-
 /** Runs the scenario and returns its result line (the faster variant, the other as figures). */
 export const runSyncSalesforce = async (o: SyncSalesforceOptions): Promise<Array<BenchResult>> => {
   const n = o.records
@@ -244,16 +240,12 @@ export const runSyncSalesforce = async (o: SyncSalesforceOptions): Promise<Array
   // proxy: the adapter (and with it jsforce) is imported only after they are gone.
   for (const v of ["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"]) delete process.env[v]
   const adapter = await import("@living-profile/salesforce")
-  const runs: Record<Variant, Array<Measurement>> = { single: [], concurrent: [] }
-  // Alternated, so that neither variant always runs on a warmer process.
-  for (let k = 0; k < o.runs; k++)
-    for (const v of ["single", "concurrent"] as const) {
-      const m = await measure(adapter, n, v, latencyMs, concurrency)
-      runs[v].push(m)
-      process.stderr.write(
-        `sync-salesforce ${v} run ${k + 1}: ${m.seconds.toFixed(2)} s, ${m.requests} requests, ${m.http429} x 429, ${m.http403} x 403\n`
-      )
-    }
+  const runs = await alternate(
+    o.runs,
+    (v) => measure(adapter, n, v, latencyMs, concurrency),
+    (v, k, m) =>
+      `sync-salesforce ${v} run ${k}: ${m.seconds.toFixed(2)} s, ${m.requests} requests, ${m.http429} x 429, ${m.http403} x 403`
+  )
 
   const ceilingPerSecond = (DAILY_LIMIT * BATCH) / DAY_SECONDS
   const summary = (v: Variant) => {
