@@ -53,18 +53,12 @@ export const maskOfId = (id: string): number =>
 /** The empty identifier list features are left with once their identifiers became blocking keys. */
 export const NO_IDS: ReadonlyArray<string> = []
 
-/** Normalises a record's matching features under a configuration. */
-export const features = (record: SourceRecord, config: ResolverConfig): Features => {
+/**
+ * A record's normalised identifiers as `type:value` (identifier attributes first), distinct: what
+ * blocking and the deterministic rule read, and what erasure suppresses.
+ */
+export const identifierKeys = (record: SourceRecord, config: ResolverConfig): Array<string> => {
   const a = record.attributes ?? {}
-  const fn = Normalize.name(text(a["firstName"]))
-  const ln = Normalize.name(text(a["lastName"]))
-  const rawDob = text(a["birthDate"])
-  let dob = rawDob === "" ? "" : (Normalize.date(rawDob) ?? "")
-  if (dob === "" && rawDob !== "") {
-    const digits = rawDob.replace(/\D/g, "")
-    if (EIGHT_DIGITS.test(digits)) dob = digits
-  }
-  const street = Normalize.street(text(a["street"]))
   const country = text(a["country"]).toUpperCase()
   const region = country.length === 2 ? country : config.defaultRegion
   const ids: Array<string> = []
@@ -92,6 +86,22 @@ export const features = (record: SourceRecord, config: ResolverConfig): Features
       }
     }
   }
+  return ids
+}
+
+/** Normalises a record's matching features under a configuration. */
+export const features = (record: SourceRecord, config: ResolverConfig): Features => {
+  const a = record.attributes ?? {}
+  const fn = Normalize.name(text(a["firstName"]))
+  const ln = Normalize.name(text(a["lastName"]))
+  const rawDob = text(a["birthDate"])
+  let dob = rawDob === "" ? "" : (Normalize.date(rawDob) ?? "")
+  if (dob === "" && rawDob !== "") {
+    const digits = rawDob.replace(/\D/g, "")
+    if (EIGHT_DIGITS.test(digits)) dob = digits
+  }
+  const street = Normalize.street(text(a["street"]))
+  const ids = identifierKeys(record, config)
   // Features live as long as their record: share one empty array where no extra fields are configured.
   let idMask = 0
   for (const id of ids) idMask |= maskOfId(id)

@@ -160,7 +160,7 @@ export const makeMemory = (
   const mac = (text: string) => createHmac("sha256", secret).update(text, "utf8").digest("base64")
   const suppressionKeys = (record: SourceRecord): Array<string> => [
     mac(`record\u001f${recordKey(record)}`),
-    ...Matcher.features(record, config).ids.map((id) => mac(`id\u001f${id}`))
+    ...Matcher.identifierKeys(record, config).map((id) => mac(`id\u001f${id}`))
   ]
   const isSuppressed = (record: SourceRecord): boolean =>
     suppressionKeys(record).some((k) => tombstones.has(k))
