@@ -1,7 +1,7 @@
 import { defineConfig } from "tsup"
 
 export default defineConfig({
-  entry: ["src/index.ts", "src/ConsentTargetSuite.ts"],
+  entry: ["src/index.ts", "src/ConsentTargetSuite.ts", "src/ProfileStoreSuite.ts", "src/SyncStoreSuite.ts"],
   format: ["esm", "cjs"],
   dts: true,
   sourcemap: true,

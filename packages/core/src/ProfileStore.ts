@@ -143,11 +143,51 @@ export interface MemoryOptions {
   readonly suppressionSecret?: Redacted.Redacted<string>
 }
 
+/**
+ * The keyed hashes (HMAC-SHA-256, base64) that suppress an erased person's record: its record key
+ * and each of its normalised identifiers. A persistent store keeps these instead of the values.
+ */
+export const suppressionKeys = (
+  record: SourceRecord,
+  config: ResolverConfig.ResolverConfig,
+  secret: Uint8Array | string
+): Array<string> => {
+  const mac = (text: string) => createHmac("sha256", secret).update(text, "utf8").digest("base64")
+  return [
+    mac(`record\u001f${recordKey(record)}`),
+    ...Matcher.identifierKeys(record, config).map((id) => mac(`id\u001f${id}`))
+  ]
+}
+
+/**
+ * The in-memory store with what a replicating store needs besides the contract: the member
+ * references of a profile without decoding its records. A persistent store (Redis) keeps one of
+ * these per process as its resolution engine, so that it has no matching logic of its own.
+ */
+export interface Replica extends ProfileStoreService {
+  /** Member references of a live profile (aliases resolved), or undefined. */
+  readonly membersOf: (profileId: string) => ReadonlyArray<RecordRef> | undefined
+  /** The profile of a live record, synchronously. */
+  readonly localProfileOf: (ref: RecordRef) => string | undefined
+  /** Every live profile as (id, member references), in creation order. */
+  readonly components: () => Iterable<{ readonly id: string; readonly members: ReadonlyArray<RecordRef> }>
+  /** Engine counters, synchronously. */
+  readonly engineStats: () => EngineStats
+}
+
+type ProfileStoreService = ProfileStore["Type"]
+
 /** The in-memory store: everything in one process, no persistence. */
 export const makeMemory = (
   config: ResolverConfig.ResolverConfig = ResolverConfig.defaults,
   options: MemoryOptions = {}
-): ProfileStore["Type"] => {
+): ProfileStore["Type"] => makeReplica(config, options)
+
+/** The in-memory store with the replica extras (see `Replica`). */
+export const makeReplica = (
+  config: ResolverConfig.ResolverConfig = ResolverConfig.defaults,
+  options: MemoryOptions = {}
+): Replica => {
   const engine = new Engine(config, options.profileId)
   const recordsOf = (members: ReadonlyArray<number>) => members.map((m) => engine.record(m)!)
   const profileData = new Map<string, { events: Array<ConsentEvent>; rectifications: Array<Rectification> }>()
@@ -157,13 +197,8 @@ export const makeMemory = (
       ? randomBytes(32)
       : Buffer.from(Redacted.value(options.suppressionSecret))
   const tombstones = new Set<string>()
-  const mac = (text: string) => createHmac("sha256", secret).update(text, "utf8").digest("base64")
-  const suppressionKeys = (record: SourceRecord): Array<string> => [
-    mac(`record\u001f${recordKey(record)}`),
-    ...Matcher.identifierKeys(record, config).map((id) => mac(`id\u001f${id}`))
-  ]
-  const isSuppressed = (record: SourceRecord): boolean =>
-    suppressionKeys(record).some((k) => tombstones.has(k))
+  const keysOf = (record: SourceRecord) => suppressionKeys(record, config, secret)
+  const isSuppressed = (record: SourceRecord): boolean => keysOf(record).some((k) => tombstones.has(k))
   /** Profile-level data of a profile and of every id merged into it. */
   const dataOf = (profileId: string) => {
     const events: Array<ConsentEvent> = []
@@ -199,7 +234,8 @@ export const makeMemory = (
     const fresh: Array<number> = []
     if (batch.upserts !== undefined) {
       for (const r of batch.upserts) {
-        if (tombstones.size > 0 && isSuppressed(r)) {
+        // A live record belongs to someone not erased: only new records can bring an erased person back.
+        if (tombstones.size > 0 && engine.idOf(r) === undefined && isSuppressed(r)) {
           suppressed++
           continue
         }
@@ -222,8 +258,21 @@ export const makeMemory = (
     engine.collect(undefined)
     return { created, updated, unchanged, stale, removed, unknown, suppressed, events }
   }
+  const refsOf = (members: ReadonlyArray<number>) => members.map((m) => engine.refs[m]!)
   return {
     config,
+    membersOf: (profileId) => {
+      const members = engine.profileMembers(profileId)
+      return members === undefined ? undefined : refsOf(members)
+    },
+    localProfileOf: (ref) => {
+      const r = engine.idOf(ref)
+      return r === undefined ? undefined : engine.profileOf(r)
+    },
+    components: function* () {
+      for (const { id, members } of engine.profiles()) yield { id, members: refsOf(members) }
+    },
+    engineStats: () => ({ ...engine.stats }),
     write: (batch) => Effect.sync(() => write(batch)),
     profile: (profileId) =>
       Effect.sync(() => {
@@ -307,7 +356,7 @@ export const makeMemory = (
         let added = 0
         for (const m of members) {
           const record = engine.record(m)!
-          for (const k of suppressionKeys(record)) {
+          for (const k of keysOf(record)) {
             if (!tombstones.has(k)) added++
             tombstones.add(k)
           }
@@ -321,7 +370,7 @@ export const makeMemory = (
         return Option.some({ profileId: current, records: refs, tombstones: added })
       }),
     appendAudit: (input) => Effect.sync(() => audit.append(input)),
-    auditEntries: Effect.sync(() => audit.entries)
+    auditEntries: Effect.sync(() => audit.entries.slice())
   }
 }
 
