@@ -4,10 +4,15 @@
  */
 import type { Writable } from "node:stream"
 import { parseArgs } from "node:util"
+import { ResolverConfig } from "@living-profile/core"
+import { loadConfig } from "./Config.js"
 import { ExitCode, InputError, isCliError, UsageError } from "./ExitCode.js"
+import { exportStore } from "./Export.js"
+import * as Output from "./Output.js"
 import * as Progress from "./Progress.js"
 import { HubSpotEmulator, SalesforceEmulator } from "@living-profile/emulators"
 import { defaultBatchSize, resolveFile, type ResolveOptions } from "./Resolve.js"
+import * as Store from "./Store.js"
 import * as Summary from "./Summary.js"
 import { adapters, syncFile } from "./Sync.js"
 import { version } from "./Version.js"
@@ -24,22 +29,36 @@ export const internalErrorCode = 70
 const exitCodes = `Exit codes:
   0  success
   1  a record could not be read (invalid JSON, schema error, bad CSV row) and no --rejects file was given
-  2  usage error: unknown command or flag, missing or extra argument, bad flag value
+  2  usage error: unknown command or flag, missing or extra argument, bad flag value,
+     --store without ${Store.secretVariable}
   3  I/O error: input file not found or unreadable, output not writable
   4  invalid --config or --mapping file (the message names the field)
+  5  store error: the --store cannot be reached, refused the credentials, or failed
   70 internal error (a bug: please report it)`
+
+const storeHelp = `Environment (with --store):
+  ${Store.secretVariable}               required: the secret of the store's keyed hashes,
+                                      the same for every run on one store
+  ${Store.keyPrefixVariable}           the key prefix when --key-prefix is not given
+  LIVING_PROFILE_ENCRYPTION_KEYS      encryption at rest: id:base64key,id:base64key (32-byte keys)
+  LIVING_PROFILE_ENCRYPTION_CURRENT   the key id that seals new values (with the keys)
+  REDIS_USERNAME, REDIS_PASSWORD      credentials (safer than in the URL, which ps shows)`
 
 /** Help of the command. */
 export const mainHelp = `living-profile ${version}: one living profile per customer.
 
 Usage:
   living-profile resolve <file.ndjson|file.csv> [options]
+  living-profile export --store <url> [--assignments out.csv] [--profiles out.ndjson]
   living-profile sync --config <sync.json> [--once] [--dry-run]
   living-profile emulator salesforce|hubspot [--port N] [options]
   living-profile --help | --version
 
 Commands:
-  resolve   resolve a file of records into living profiles (see: living-profile resolve --help)
+  resolve   resolve a file of records into living profiles, in memory or into a store
+            (see: living-profile resolve --help)
+  export    write the profiles a store holds, as resolve writes them
+            (see: living-profile export --help)
   sync      keep consent targets and living profiles in step, both ways
             (see: living-profile sync --help)
   emulator  run the local Salesforce or HubSpot API emulator until interrupted
@@ -68,11 +87,41 @@ Options:
   --rejects <rejects.ndjson>   set records that cannot be read aside here (with their line) and go on;
                                without it the first such record stops the run (exit code 1)
   --batch-size <n>             records per store write (default ${defaultBatchSize})
+  --store <url>                resolve into the Redis profile store at redis://host:port/db (rediss://
+                               for TLS) and keep the profiles there; without it they live in memory.
+                               Every run on one store needs the same --config and secret
+  --key-prefix <prefix>        the store's key prefix (default: $${Store.keyPrefixVariable}, else "${Store.defaultKeyPrefix}")
   --quiet                      no progress and no summary on stderr
   --json-summary               print the summary as one JSON line on stderr (for benchmarks)
   -h, --help                   show this help
 
 Progress is shown on stderr when it is a terminal; a summary follows at the end.
+
+${storeHelp}
+
+${exitCodes}
+`
+
+/** Help of `export`. */
+export const exportHelp = `Usage: living-profile export --store <url> [options]
+
+Reads the living profiles a store holds (as resolve --store left them) and writes them in the
+formats of resolve. With neither --profiles nor --assignments, the profiles go to stdout as NDJSON.
+
+Options:
+  --store <url>                the Redis profile store: redis://host:port/db (rediss:// for TLS); required
+  --key-prefix <prefix>        its key prefix (default: $${Store.keyPrefixVariable}, else "${Store.defaultKeyPrefix}")
+  --config <cfg.json>          resolver config: the one the profiles were resolved with (its survivorship
+                               rules choose the attributes of each profile)
+  --assignments <out.csv>      write "source,id,profileId", one row per record held
+  --profiles <out.ndjson>      write one JSON line per living profile
+  --quiet                      no summary on stderr
+  --json-summary               print the summary as one JSON line on stderr
+  -h, --help                   show this help
+
+A summary (profiles, records) follows on stderr.
+
+${storeHelp}
 
 ${exitCodes}
 `
@@ -146,6 +195,19 @@ const resolveOptions = {
   profiles: { type: "string" },
   rejects: { type: "string" },
   "batch-size": { type: "string" },
+  store: { type: "string" },
+  "key-prefix": { type: "string" },
+  quiet: { type: "boolean" },
+  "json-summary": { type: "boolean" },
+  help: { type: "boolean", short: "h" }
+} as const
+
+const exportOptions = {
+  store: { type: "string" },
+  "key-prefix": { type: "string" },
+  config: { type: "string" },
+  assignments: { type: "string" },
+  profiles: { type: "string" },
   quiet: { type: "boolean" },
   "json-summary": { type: "boolean" },
   help: { type: "boolean", short: "h" }
@@ -170,10 +232,16 @@ export const run = async (argv: ReadonlyArray<string>, io: Io): Promise<number> 
       return ExitCode.Usage
     }
     if (command === "resolve") return await resolveCommand(rest, io)
+    if (command === "export") return await exportCommand(rest, io)
     if (command === "sync") return await syncCommand(rest, io)
     if (command === "emulator") return await emulatorCommand(rest)
     if (command === "help") {
-      io.stdout.write(rest[0] === "resolve" ? resolveHelp : rest[0] === "sync" ? syncHelp : mainHelp)
+      const help = new Map([
+        ["resolve", resolveHelp],
+        ["export", exportHelp],
+        ["sync", syncHelp]
+      ])
+      io.stdout.write(help.get(rest[0] ?? "") ?? mainHelp)
       return ExitCode.Ok
     }
     if (!command.startsWith("-")) throw new UsageError({ detail: `unknown command "${command}"` })
@@ -234,6 +302,7 @@ const resolveCommand = async (args: ReadonlyArray<string>, io: Io): Promise<numb
     if (!/^[1-9]\d*$/.test(text)) throw new UsageError({ detail: "--batch-size must be a positive integer" })
     batchSize = Number(text)
   }
+  const store = await storeSettings(values.store, values["key-prefix"])
   const quiet = values.quiet === true
   const progress = !quiet && io.stderr.isTTY === true ? Progress.line(io.stderr) : Progress.none
   const options: ResolveOptions = {
@@ -250,7 +319,12 @@ const resolveCommand = async (args: ReadonlyArray<string>, io: Io): Promise<numb
       : {})
   }
   try {
-    const summary = await resolveFile(options)
+    const summary =
+      store === undefined
+        ? await resolveFile(options)
+        : await Store.withStore(store, await configOf(values.config), (s) =>
+            resolveFile({ ...options, store: s })
+          )
     progress.done()
     if (values["json-summary"] === true) io.stderr.write(`${JSON.stringify(summary)}\n`)
     else if (!quiet) io.stderr.write(Summary.format(summary))
@@ -258,6 +332,59 @@ const resolveCommand = async (args: ReadonlyArray<string>, io: Io): Promise<numb
   } finally {
     progress.done()
   }
+}
+
+/** The store of `--store` and `--key-prefix`, checked; undefined without --store. */
+const storeSettings = async (
+  url: string | undefined,
+  keyPrefix: string | undefined
+): Promise<Store.StoreSettings | undefined> => {
+  if (url === undefined) {
+    if (keyPrefix !== undefined) throw new UsageError({ detail: "--key-prefix applies with --store only" })
+    return undefined
+  }
+  return await Store.settings({ url, keyPrefix })
+}
+
+const configOf = async (path: string | undefined): Promise<ResolverConfig.ResolverConfig> =>
+  path === undefined ? ResolverConfig.defaults : await loadConfig(path)
+
+const exportCommand = async (args: ReadonlyArray<string>, io: Io): Promise<number> => {
+  const { values, positionals } = parse(() =>
+    parseArgs({ args: [...args], options: exportOptions, strict: true, allowPositionals: true })
+  )
+  if (values.help === true) {
+    io.stdout.write(exportHelp)
+    return ExitCode.Ok
+  }
+  if (positionals.length > 0)
+    throw new UsageError({ detail: "export: no arguments expected besides the options" })
+  if (values.store === undefined) throw new UsageError({ detail: "export: --store <url> is required" })
+  const store = await Store.settings({ url: values.store, keyPrefix: values["key-prefix"] })
+  Output.checkDistinct(
+    [["the --config file", values.config]],
+    [
+      ["--assignments", values.assignments],
+      ["--profiles", values.profiles]
+    ]
+  )
+  const config = await configOf(values.config)
+  const summary = await Store.withStore(store, config, async (s) => {
+    await Store.settle(s)
+    return exportStore({
+      store: s,
+      ...(values.assignments === undefined ? {} : { assignments: values.assignments }),
+      ...(values.profiles === undefined ? {} : { profiles: values.profiles }),
+      ...(values.profiles === undefined && values.assignments === undefined
+        ? { profilesStream: io.stdout }
+        : {})
+    })
+  })
+  if (values["json-summary"] === true)
+    io.stderr.write(`${JSON.stringify({ store: store.display, keyPrefix: store.keyPrefix, ...summary })}\n`)
+  else if (values.quiet !== true)
+    io.stderr.write(Summary.formatExport(summary, `${store.display} (key prefix ${store.keyPrefix})`))
+  return ExitCode.Ok
 }
 
 const syncCommand = async (args: ReadonlyArray<string>, io: Io): Promise<number> => {

@@ -2,8 +2,8 @@
  * Exit codes of the `living-profile` command and the typed failures that map to them.
  * Messages name files, lines, fields and flags, never record values: inputs carry personal data.
  */
-import { Data } from "effect"
 import type { SourceRecord } from "@living-profile/core"
+import { Cause, Data, Effect, Exit } from "effect"
 
 /** The documented exit codes; scripts rely on them, so they never change meaning. */
 export const ExitCode = {
@@ -16,7 +16,9 @@ export const ExitCode = {
   /** A file could not be read or written. */
   Io: 3,
   /** The resolver config or the CSV mapping is invalid. */
-  Config: 4
+  Config: 4,
+  /** The profile store (`--store`) failed: unreachable, refused the credentials, or could not be read. */
+  Store: 5
 } as const
 
 /** One of the documented exit codes. */
@@ -70,12 +72,36 @@ export class ConfigInvalid extends Data.TaggedError("ConfigInvalid")<{
   }
 }
 
+/** The profile store failed; `store` is its URL without credentials. */
+export class StoreFailure extends Data.TaggedError("StoreFailure")<{
+  readonly store: string
+  /** What failed and the failure's code (`write failed (ECONNREFUSED)`), never a reply's text. */
+  readonly detail: string
+}> {
+  /** Exit code of this failure. */
+  readonly exitCode: ExitCode = ExitCode.Store
+  override get message(): string {
+    return `store ${this.store}: ${this.detail}`
+  }
+}
+
 /** Any failure the command reports with its own exit code. */
-export type CliError = UsageError | InputError | IoError | ConfigInvalid
+export type CliError = UsageError | InputError | IoError | ConfigInvalid | StoreFailure
 
 /** Whether a thrown value is one of the command's typed failures. */
 export const isCliError = (u: unknown): u is CliError =>
-  u instanceof UsageError || u instanceof InputError || u instanceof IoError || u instanceof ConfigInvalid
+  u instanceof UsageError ||
+  u instanceof InputError ||
+  u instanceof IoError ||
+  u instanceof ConfigInvalid ||
+  u instanceof StoreFailure
+
+/** Runs an effect, rejecting with its own failure (not a wrapper) so that typed errors keep their exit codes. */
+export const runEffect = async <A, E>(effect: Effect.Effect<A, E>): Promise<A> => {
+  const exit = await Effect.runPromiseExit(effect)
+  if (Exit.isSuccess(exit)) return exit.value
+  throw Cause.squash(exit.cause)
+}
 
 const codes: Record<string, string> = {
   ENOENT: "no such file or directory",

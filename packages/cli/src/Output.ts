@@ -1,13 +1,16 @@
 /**
  * The writers of the command's outputs: buffered text sinks with backpressure, the assignments
- * CSV and the profiles NDJSON. Files are written to a temporary name beside the target and
- * renamed on success, so a failed run never leaves a half-written output in place.
+ * CSV and the profiles NDJSON, written from a store's profiles by `resolve` and `export` alike.
+ * Files are written to a temporary name beside the target and renamed on success, so a failed
+ * run never leaves a half-written output in place.
  */
 import { stat, open, rename, unlink } from "node:fs/promises"
-import { basename, dirname, join } from "node:path"
+import { basename, dirname, join, resolve as resolvePath } from "node:path"
 import type { Writable } from "node:stream"
 import { finished } from "node:stream/promises"
-import { errnoCode, IoError } from "./ExitCode.js"
+import { IdentityResolver, type ProfileStore, type ResolverConfig } from "@living-profile/core"
+import { type Chunk, Effect, Stream } from "effect"
+import { errnoCode, IoError, runEffect, UsageError } from "./ExitCode.js"
 
 /** A text sink. `write` returns a promise only when the caller must wait (the buffer is flushing into a full stream). */
 export interface Sink {
@@ -138,3 +141,104 @@ export const assignmentsHeader = "source,id,profileId\n"
 /** One line of the assignments CSV. */
 export const assignmentLine = (source: string, id: string, profileId: string): string =>
   `${csvField(source)},${csvField(id)},${csvField(profileId)}\n`
+
+/** Where a run writes the profiles and the assignments. */
+export interface ProfileOutputs {
+  /** Where to write the `source,id,profileId` CSV. */
+  readonly assignments?: string | undefined
+  /** Where to write one JSON line per profile. */
+  readonly profiles?: string | undefined
+  /** A stream that receives the profiles NDJSON when no `profiles` file is given; it is not ended. */
+  readonly profilesStream?: Writable | undefined
+}
+
+/** The open sinks of the profile outputs; either may be absent. */
+export interface ProfileSinks {
+  readonly assignments: Sink | undefined
+  readonly profiles: Sink | undefined
+}
+
+/**
+ * Opens the sinks of the profile outputs, adding each to `sinks` (which the caller commits on
+ * success and aborts on failure); the stream serves only when no profiles file is given.
+ */
+export const openProfileSinks = async (
+  outputs: ProfileOutputs,
+  sinks: Array<Sink>
+): Promise<ProfileSinks> => {
+  const add = (sink: Sink): Sink => {
+    sinks.push(sink)
+    return sink
+  }
+  const assignments = outputs.assignments === undefined ? undefined : add(await fileSink(outputs.assignments))
+  const profiles =
+    outputs.profiles !== undefined
+      ? add(await fileSink(outputs.profiles))
+      : outputs.profilesStream !== undefined
+        ? add(streamSink(outputs.profilesStream))
+        : undefined
+  return { assignments, profiles }
+}
+
+/** How much `writeProfiles` wrote. */
+export interface Written {
+  readonly profiles: number
+  readonly records: number
+}
+
+/**
+ * Writes every profile of a store's stream: one JSON line per profile (`IdentityResolver.view`
+ * under `config`) and, after the header, one assignments row per record. Fails with the
+ * stream's failure or the sinks'.
+ */
+export const writeProfiles = async <E>(
+  profiles: Stream.Stream<ProfileStore.StoredProfile, E>,
+  config: ResolverConfig.ResolverConfig,
+  sinks: ProfileSinks
+): Promise<Written> => {
+  const written = { profiles: 0, records: 0 }
+  const { assignments, profiles: out } = sinks
+  if (assignments !== undefined) await assignments.write(assignmentsHeader)
+  const writeChunk = async (chunk: Chunk.Chunk<ProfileStore.StoredProfile>): Promise<void> => {
+    for (const stored of chunk) {
+      written.profiles++
+      written.records += stored.records.length
+      if (out !== undefined) {
+        const p = out.write(`${JSON.stringify(IdentityResolver.view(stored, config))}\n`)
+        if (p !== undefined) await p
+      }
+      if (assignments !== undefined) {
+        for (const r of stored.records) {
+          const p = assignments.write(assignmentLine(r.source, r.id, stored.profileId))
+          if (p !== undefined) await p
+        }
+      }
+    }
+  }
+  // Chunk by chunk: an async iterator over the stream costs a fiber round trip per profile.
+  await runEffect(
+    Stream.runForEachChunk(profiles, (chunk) =>
+      Effect.tryPromise({ try: () => writeChunk(chunk), catch: (e) => e })
+    )
+  )
+  return written
+}
+
+/**
+ * Refuses to write an output over one of the files a run reads (`[description, path]`, e.g.
+ * `["the input file", "in.ndjson"]`) or two outputs (`[flag, path]`) to one file.
+ */
+export const checkDistinct = (
+  reads: ReadonlyArray<readonly [string, string | undefined]>,
+  writes: ReadonlyArray<readonly [string, string | undefined]>
+): void => {
+  const seen = new Map<string, string>()
+  for (const [what, path] of reads) if (path !== undefined) seen.set(resolvePath(path), what)
+  for (const [flag, path] of writes) {
+    if (path === undefined) continue
+    const full = resolvePath(path)
+    const other = seen.get(full)
+    if (other !== undefined) throw new UsageError({ detail: `${flag} ${path} would overwrite ${other}` })
+    seen.set(full, `the ${flag} file`)
+  }
+}

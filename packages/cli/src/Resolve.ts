@@ -2,12 +2,10 @@
  * `resolve`: stream a file of records into a ProfileStore in batches, then write the living
  * profiles and the record-to-profile assignments. Usable without spawning the command.
  */
-import { resolve as resolvePath } from "node:path"
 import type { Writable } from "node:stream"
-import { IdentityResolver, ProfileStore, ResolverConfig, SourceRecord } from "@living-profile/core"
-import { Cause, type Chunk, Effect, Exit, Stream } from "effect"
+import { ProfileStore, ResolverConfig, SourceRecord } from "@living-profile/core"
 import { loadConfig } from "./Config.js"
-import { InputError, UsageError } from "./ExitCode.js"
+import { InputError, runEffect as run, UsageError } from "./ExitCode.js"
 import * as Input from "./Input.js"
 import * as Mapping from "./Mapping.js"
 import * as Output from "./Output.js"
@@ -21,7 +19,10 @@ export const defaultBatchSize = 5000
 export interface ResolveOptions {
   /** The input file: `.csv` is read as CSV, anything else as NDJSON. */
   readonly input: string
-  /** A resolver config file, or a decoded config; defaults apply otherwise. Ignored when `store` is given. */
+  /**
+   * A resolver config file, or a decoded config; defaults apply otherwise. When `store` is given,
+   * the store's config applies (a file named here is still never overwritten by an output).
+   */
   readonly config?: string | ResolverConfig.ResolverConfig
   /** A CSV mapping file (CSV input only). */
   readonly mapping?: string
@@ -69,20 +70,13 @@ export const resolveFile = async (options: ResolveOptions): Promise<Summary> => 
   const store = options.store ?? ProfileStore.makeMemory(config)
 
   const sinks: Array<Output.Sink> = []
-  const open = async (path: string | undefined): Promise<Output.Sink | undefined> => {
-    if (path === undefined) return undefined
-    const sink = await Output.fileSink(path)
-    sinks.push(sink)
-    return sink
-  }
   try {
-    const rejectsSink = await open(options.rejects)
-    const assignmentsSink = await open(options.assignments)
-    let profilesSink = await open(options.profiles)
-    if (profilesSink === undefined && options.profilesStream !== undefined) {
-      profilesSink = Output.streamSink(options.profilesStream)
-      sinks.push(profilesSink)
+    let rejectsSink: Output.Sink | undefined
+    if (options.rejects !== undefined) {
+      rejectsSink = await Output.fileSink(options.rejects)
+      sinks.push(rejectsSink)
     }
+    const outputs = await Output.openProfileSinks(options, sinks)
 
     let read = 0
     let accepted = 0
@@ -137,29 +131,9 @@ export const resolveFile = async (options: ResolveOptions): Promise<Summary> => 
     }
     await flush()
 
-    if (profilesSink !== undefined || assignmentsSink !== undefined) {
+    if (outputs.profiles !== undefined || outputs.assignments !== undefined) {
       options.onProgress?.({ phase: "writing", read, rejects, seconds: (performance.now() - started) / 1000 })
-      if (assignmentsSink !== undefined) await assignmentsSink.write(Output.assignmentsHeader)
-      const writeChunk = async (chunk: Chunk.Chunk<ProfileStore.StoredProfile>): Promise<void> => {
-        for (const stored of chunk) {
-          if (profilesSink !== undefined) {
-            const p = profilesSink.write(`${JSON.stringify(IdentityResolver.view(stored, config))}\n`)
-            if (p !== undefined) await p
-          }
-          if (assignmentsSink !== undefined) {
-            for (const r of stored.records) {
-              const p = assignmentsSink.write(Output.assignmentLine(r.source, r.id, stored.profileId))
-              if (p !== undefined) await p
-            }
-          }
-        }
-      }
-      // Chunk by chunk: an async iterator over the stream costs a fiber round trip per profile.
-      await run(
-        Stream.runForEachChunk(store.profiles, (chunk) =>
-          Effect.tryPromise({ try: () => writeChunk(chunk), catch: (e) => e })
-        )
-      )
+      await Output.writeProfiles(store.profiles, config, outputs)
     }
     for (const sink of sinks) await sink.commit()
 
@@ -188,31 +162,17 @@ export const resolveFile = async (options: ResolveOptions): Promise<Summary> => 
   }
 }
 
-/** Runs an effect, rejecting with its own failure (not a wrapper) so that typed errors keep their exit codes. */
-const run = async <A, E>(effect: Effect.Effect<A, E>): Promise<A> => {
-  const exit = await Effect.runPromiseExit(effect)
-  if (Exit.isSuccess(exit)) return exit.value
-  throw Cause.squash(exit.cause)
-}
-
 /** Refuses to overwrite the input or to write two outputs to one file. */
-const checkDistinct = (options: ResolveOptions): void => {
-  const seen = new Map<string, string>([[resolvePath(options.input), "the input file"]])
-  const named: Array<[string, string | undefined]> = [
-    ["--config", typeof options.config === "string" ? options.config : undefined],
-    ["--mapping", options.mapping]
-  ]
-  for (const [flag, path] of named) if (path !== undefined) seen.set(resolvePath(path), `the ${flag} file`)
-  const outputs: Array<[string, string | undefined]> = [
-    ["--assignments", options.assignments],
-    ["--profiles", options.profiles],
-    ["--rejects", options.rejects]
-  ]
-  for (const [flag, path] of outputs) {
-    if (path === undefined) continue
-    const full = resolvePath(path)
-    const other = seen.get(full)
-    if (other !== undefined) throw new UsageError({ detail: `${flag} ${path} would overwrite ${other}` })
-    seen.set(full, `the ${flag} file`)
-  }
-}
+const checkDistinct = (options: ResolveOptions): void =>
+  Output.checkDistinct(
+    [
+      ["the input file", options.input],
+      ["the --config file", typeof options.config === "string" ? options.config : undefined],
+      ["the --mapping file", options.mapping]
+    ],
+    [
+      ["--assignments", options.assignments],
+      ["--profiles", options.profiles],
+      ["--rejects", options.rejects]
+    ]
+  )

@@ -1,6 +1,6 @@
 /**
- * The summary of a run: counts, timing and peak memory. Counts and ids only, never record values,
- * so it can go to logs and benchmark reports.
+ * The summary of a run (resolve: counts, timing and peak memory; export: what it wrote). Counts
+ * and ids only, never record values, so it can go to logs and benchmark reports.
  */
 import type { Format } from "./Input.js"
 
@@ -58,3 +58,17 @@ export const format = (s: Summary): string => {
   ]
   return `${lines.join("\n")}\n`
 }
+
+/** What an `export` run wrote. */
+export interface ExportSummary {
+  /** Living profiles written. */
+  readonly profiles: number
+  /** Records they hold (rows of the assignments). */
+  readonly records: number
+  /** Wall-clock seconds of the run. */
+  readonly seconds: number
+}
+
+/** The summary of an export as a line of text; `from` names the store. */
+export const formatExport = (s: ExportSummary, from: string): string =>
+  `living-profile: ${n(s.profiles)} profiles (${n(s.records)} records) exported from ${from} in ${s.seconds.toFixed(2)} s\n`

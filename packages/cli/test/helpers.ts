@@ -33,14 +33,16 @@ export interface Run {
   readonly stderr: string
 }
 
-/** Runs the binary with arguments in a working directory (`nodeOptions` go to node itself). */
+/** Runs the binary with arguments in a working directory (`nodeOptions` go to node itself; `env` replaces the environment). */
 export const runCli = async (
   args: ReadonlyArray<string>,
   cwd: string = packageDir,
-  nodeOptions: ReadonlyArray<string> = []
+  nodeOptions: ReadonlyArray<string> = [],
+  env: NodeJS.ProcessEnv = process.env
 ): Promise<Run> => {
   const child = spawn(process.execPath, [...nodeOptions, bin, ...args], {
     cwd,
+    env,
     stdio: ["ignore", "pipe", "pipe"]
   })
   let stdout = ""
