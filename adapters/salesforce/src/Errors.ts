@@ -6,7 +6,8 @@
  * headers, so `Client` records the status and `Retry-After` of the last error response of each call
  * (`Observed`) and the outcome of a failed token refresh; this module reads them back. It copies
  * only codes, statuses and field names into the error: Salesforce messages echo values
- * ("invalid email address: ayse@...") and must not reach logs.
+ * ("invalid email address: ayse@...") and must not reach logs. A Composite subrequest that fails
+ * as a whole carries its own status and error body, mapped the same way (`fromSubrequest`).
  *
  * | Salesforce / jsforce                                                                        | Reason       |
  * | ------------------------------------------------------------------------------------------- | ------------ |
@@ -234,9 +235,25 @@ export const fromJsforce = (
         })
   }
   const code = codeOf(error)
-  const status = observed.status
   const data = isObject(error) ? error["data"] : undefined
-  const detail = detailOf(what, code, Array.isArray(data) ? data[0] : data, status)
+  return classified(target, operation, what, code, Array.isArray(data) ? data[0] : data, {
+    status: observed.status,
+    retryAfter: observed.retryAfter,
+    now
+  })
+}
+
+/** The AdapterError of an error code (or none) answered with an HTTP status (or none). */
+const classified = (
+  target: string,
+  operation: AdapterError.Operation,
+  what: string,
+  code: string | undefined,
+  data: unknown,
+  http: { readonly status: number | undefined; readonly retryAfter: string | undefined; readonly now: number }
+): AdapterError.AdapterError => {
+  const status = http.status
+  const detail = detailOf(what, code, data, status)
   const extra = { operation, code: code ?? (status === undefined ? undefined : String(status)) }
   let reason: AdapterError.Reason | undefined = code === "AbortError" ? "Transport" : undefined
   reason ??= code === undefined ? undefined : reasonOfCode(code)
@@ -247,7 +264,7 @@ export const fromJsforce = (
       return AdapterError.rateLimited(
         target,
         detail,
-        AdapterError.parseRetryAfter(observed.retryAfter, now),
+        AdapterError.parseRetryAfter(http.retryAfter, http.now),
         extra
       )
     case undefined:
@@ -255,6 +272,29 @@ export const fromJsforce = (
     default:
       return new AdapterError.AdapterError({ reason, target, detail, ...extra })
   }
+}
+
+/**
+ * An AdapterError for a Composite subrequest that failed as a whole: its status and its REST error
+ * body (`[{ errorCode, message, fields? }]`), mapped as the same answer to a request of its own
+ * would be (`MULTIPLE_API_ERRORS` goes by the first error there too).
+ */
+export const fromSubrequest = (
+  target: string,
+  operation: AdapterError.Operation,
+  what: string,
+  status: number,
+  body: unknown,
+  retryAfter?: string,
+  now: number = Date.now()
+): AdapterError.AdapterError => {
+  const first = Array.isArray(body) ? body[0] : body
+  const code = isObject(first) ? (str(first, "errorCode") ?? str(first, "statusCode")) : undefined
+  return classified(target, operation, what, code ?? `ERROR_HTTP_${status}`, first, {
+    status,
+    retryAfter,
+    now
+  })
 }
 
 /** One error of a per-record result in sObject Collections (`statusCode`; jsforce's types say `errorCode`). */

@@ -209,8 +209,16 @@ export interface Options {
   readonly auth: Auth
   /** REST API version, at least 58.0 (OptInPending); default 60.0. */
   readonly apiVersion?: string
-  /** Diffs (and records) per sObject Collections request, at most 200 (the API's limit); default 200. */
+  /** Records per sObject Collections request or subrequest, at most 200 (the API's limit); default 200. */
   readonly batchSize?: number
+  /**
+   * Diffs (or persons) per push, read and erase call: the target's `maxBatchSize`, 1 to 10,000;
+   * default 4,000. A push reads 2,000 persons per query and their consent records in as many
+   * more, five queries to a Composite request, and writes up to 1,000 records per request: 4,000
+   * is the largest call whose reads take one request (persons by id), so its one read request is
+   * shared by the most writes. A call that fails as a whole fails all its diffs (they are retried).
+   */
+  readonly maxBatchSize?: number
   /** Rows per object per pull page, 200 to 2,000 (the SOQL batch size); default 2,000. */
   readonly pageSize?: number
   /** The person objects pulled and searched (default Contact and Lead); new persons are always Contacts. */
@@ -244,6 +252,7 @@ export interface Resolved {
   readonly auth: Auth
   readonly apiVersion: string
   readonly batchSize: number
+  readonly maxBatchSize: number
   readonly pageSize: number
   readonly objects: ReadonlyArray<PersonObject>
   readonly consent: ReadonlyArray<ConsentKey>
@@ -313,6 +322,9 @@ export const resolve = (options: Options): Either.Either<Resolved, AdapterError.
   const batchSize = options.batchSize ?? 200
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 200)
     return bad("batchSize", "must be an integer from 1 to 200 (sObject Collections take at most 200 records)")
+  const maxBatchSize = options.maxBatchSize ?? 4000
+  if (!Number.isInteger(maxBatchSize) || maxBatchSize < 1 || maxBatchSize > 10_000)
+    return bad("maxBatchSize", "must be an integer from 1 to 10,000")
   const pageSize = options.pageSize ?? 2000
   if (!Number.isInteger(pageSize) || pageSize < 200 || pageSize > 2000)
     return bad("pageSize", "must be an integer from 200 to 2,000 (the SOQL batch size range)")
@@ -375,6 +387,7 @@ export const resolve = (options: Options): Either.Either<Resolved, AdapterError.
     auth: options.auth,
     apiVersion,
     batchSize,
+    maxBatchSize,
     pageSize,
     objects,
     consent,

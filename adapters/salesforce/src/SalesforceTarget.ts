@@ -26,7 +26,7 @@ export const capabilities = (client: SalesforceClient): ConsentTarget.DeclaredCa
   identifiers: ["email"],
   records: true,
   policyVersion: false,
-  maxBatchSize: client.config.batchSize,
+  maxBatchSize: client.config.maxBatchSize,
   maxValueLength: MAX_VALUE_LENGTH
 })
 

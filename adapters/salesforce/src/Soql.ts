@@ -42,6 +42,40 @@ export const chunks = <A>(items: ReadonlyArray<A>, size: number): Array<Readonly
 export const IN_CHUNK = 200
 
 /**
+ * Values per IN list of a query sent inside a Composite request, where the statement travels in
+ * the body and no URL limit applies: at most a page of rows (2,000), and at most
+ * `IN_COMPOSITE_CHARS` characters, which leaves the rest of SOQL's 100,000-character statement
+ * for the field list, a semi-join and the other conditions.
+ */
+export const IN_COMPOSITE = 2000
+
+/** Characters the IN list of a Composite query may take (see IN_COMPOSITE). */
+export const IN_COMPOSITE_CHARS = 80_000
+
+/** Splits values into IN lists of at most `size` values and `maxChars` characters as `inList` writes them. */
+export const chunksWithin = (
+  values: ReadonlyArray<string>,
+  size: number,
+  maxChars: number
+): Array<ReadonlyArray<string>> => {
+  const out: Array<ReadonlyArray<string>> = []
+  let current: Array<string> = []
+  let chars = 2
+  for (const v of values) {
+    const width = quote(v).length + 2
+    if (current.length > 0 && (current.length >= size || chars + width > maxChars)) {
+      out.push(current)
+      current = []
+      chars = 2
+    }
+    current.push(v)
+    chars += width
+  }
+  if (current.length > 0) out.push(current)
+  return out
+}
+
+/**
  * Epoch milliseconds of a Salesforce dateTime (`2026-01-01T10:00:00.000+0000`) or an ISO-8601
  * instant; NaN when unreadable.
  */

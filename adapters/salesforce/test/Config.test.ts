@@ -13,12 +13,13 @@ const problem = (options: SalesforceConfig.Options) =>
   Either.match(SalesforceConfig.resolve(options), { onLeft: (e) => e.detail, onRight: () => "ok" })
 
 describe("options", () => {
-  it("defaults: API 60.0, batches of 200, pages of 2,000, Contact and Lead, the default mapping", () => {
+  it("defaults: API 60.0, collections of 200, calls of 4,000, pages of 2,000, Contact and Lead, the default mapping", () => {
     const resolved = Either.getOrThrow(SalesforceConfig.resolve(base))
     expect(resolved).toMatchObject({
       name: "salesforce",
       apiVersion: "60.0",
       batchSize: 200,
+      maxBatchSize: 4000,
       pageSize: 2000,
       objects: ["Contact", "Lead"]
     })
@@ -36,6 +37,7 @@ describe("options", () => {
   it("refuses what cannot work, naming the option and not its value", () => {
     expect(problem({ ...base, apiVersion: "57.0" })).toContain("option apiVersion")
     expect(problem({ ...base, batchSize: 201 })).toContain("option batchSize")
+    expect(problem({ ...base, maxBatchSize: 10_001 })).toContain("option maxBatchSize")
     expect(problem({ ...base, pageSize: 100 })).toContain("option pageSize")
     expect(problem({ ...base, loginUrl: "ftp://x" })).toContain("option loginUrl")
     expect(problem({ ...base, instanceUrl: "https://acme.lightning.force.com" })).toContain(

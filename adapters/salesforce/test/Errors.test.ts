@@ -290,6 +290,60 @@ describe("error mapping through the emulator", () => {
   })
 })
 
+describe("error mapping of a Composite subrequest that fails as a whole", () => {
+  // The push reads and writes through Composite requests: a fault on a resource's path answers the
+  // subrequest, and the call fails as the same answer to a request of its own would make it fail.
+  it.scopedLive("a query subrequest: 429 with Retry-After, 503, 403 INSUFFICIENT_ACCESS", () =>
+    Effect.gen(function* () {
+      const s = yield* setup()
+      s.em.faults.next({ path: "/query", status: 429, headers: { "Retry-After": "7" } })
+      const limited = yield* pushError(s.target, { externalId: s.contactId })
+      expectReason(limited, "RateLimited", "REQUEST_LIMIT_EXCEEDED")
+      expect(Duration.toSeconds(limited.retryAfter!)).toBe(7)
+      expect(limited.detail).toContain("HTTP 429")
+      s.em.faults.next({ path: "/query", status: 503 })
+      expectReason(yield* pushError(s.target, { externalId: s.contactId }), "Transport", "SERVER_UNAVAILABLE")
+      s.em.faults.next({ path: "/query", status: 403, errorCode: "INSUFFICIENT_ACCESS" })
+      expectReason(
+        yield* pushError(s.target, { externalId: s.contactId }),
+        "Unauthorized",
+        "INSUFFICIENT_ACCESS"
+      )
+      expect(s.em.backdoor.count("ContactPointTypeConsent")).toBe(0)
+    })
+  )
+  it.scopedLive("a collection subrequest: 400 JSON_PARSER_ERROR, and a 502 HTML page", () =>
+    Effect.gen(function* () {
+      const s = yield* setup()
+      s.em.faults.next({
+        method: "POST",
+        path: "/composite/sobjects",
+        status: 400,
+        errorCode: "JSON_PARSER_ERROR"
+      })
+      expectReason(yield* pushError(s.target, { externalId: s.contactId }), "Invalid", "JSON_PARSER_ERROR")
+      s.em.faults.next({
+        method: "POST",
+        path: "/composite/sobjects",
+        status: 502,
+        body: "<html>bad gateway</html>",
+        contentType: "text/html"
+      })
+      expectReason(yield* pushError(s.target, { externalId: s.contactId }), "Transport", "ERROR_HTTP_502")
+      expect(s.em.backdoor.count("ContactPointTypeConsent")).toBe(0)
+    })
+  )
+  it("fromSubrequest: the first error's code, its fields, the status; never the message", () => {
+    const e = SalesforceErrors.fromSubrequest("sf", "push", "update Contact x2", 400, [
+      { errorCode: "INVALID_FIELD", message: "No such column 'Secret@example' ...", fields: ["Foo__c"] },
+      { errorCode: "UNABLE_TO_LOCK_ROW", message: "locked" }
+    ])
+    expect(e).toMatchObject({ reason: "Invalid", code: "INVALID_FIELD" })
+    expect(e.detail).toBe("update Contact x2: INVALID_FIELD (fields Foo__c) (HTTP 400)")
+    expect(SalesforceErrors.fromSubrequest("sf", "push", "x", 418, null).reason).toBe("Invalid")
+  })
+})
+
 /** Runs jsforce itself against the emulator and returns what it threw. */
 const thrown = (em: Emulator, fault: () => void, run: (conn: Connection) => Promise<unknown>) =>
   Effect.promise(async () => {

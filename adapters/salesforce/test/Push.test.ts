@@ -3,13 +3,14 @@ import { ConsentTarget } from "@living-profile/core"
 import { Effect } from "effect"
 import { make } from "../src/index.js"
 import {
+  carried,
   consentRecords,
   emulator,
   optionsFor,
   person,
   purpose,
-  requests,
-  sameId
+  sameId,
+  writes
 } from "./support/Emulator.js"
 
 const EMAIL = "ContactPointTypeConsent:Marketing:Email"
@@ -45,32 +46,101 @@ const diff = (
   )
 
 describe("push", () => {
-  it.scopedLive("201 diffs are written in two sObject Collections calls of at most 200 records", () =>
+  it.scopedLive(
+    "201 diffs: one Composite request reads, one writes them in sObject Collections of at most 200 records",
+    () =>
+      Effect.gen(function* () {
+        const em = yield* emulator()
+        const { target } = yield* make(optionsFor(em))
+        purpose(em, "Marketing")
+        const people = Array.from({ length: 201 }, () => person(em))
+        yield* target.push([diff({ externalId: people[0]!.contactId }, [[EMAIL, "granted"]])])
+        em.backdoor.clearRequestLog()
+        const results = yield* target.push(
+          people.map((p) => diff({ externalId: p.contactId }, [[POST, "granted"]]))
+        )
+        expect(results.map((r) => r._tag)).toEqual(people.map(() => "Applied"))
+        expect(em.backdoor.count("ContactPointTypeConsent")).toBe(202)
+        // The persons and their consent records are read together; mailing address has no
+        // checkbox and the Individuals exist: nothing to update.
+        expect(carried(em)).toEqual([
+          ["GET /query", "GET /query"],
+          ["POST /composite/sobjects", "POST /composite/sobjects"]
+        ])
+        expect(em.backdoor.requestLog).toHaveLength(2)
+        em.backdoor.clearRequestLog()
+        const again = yield* target.push(
+          people.map((p) => diff({ externalId: p.contactId }, [[POST, "denied"]]))
+        )
+        expect(again.every((r) => r._tag === "Applied")).toBe(true)
+        expect(carried(em)).toEqual([
+          ["GET /query", "GET /query"],
+          ["PATCH /composite/sobjects", "PATCH /composite/sobjects"]
+        ])
+        expect(
+          em.backdoor
+            .query("ContactPointTypeConsent", (r) => r["ContactPointType"] === "MailingAddress")
+            .every((r) => r["PrivacyConsentStatus"] === "OptOut")
+        ).toBe(true)
+      })
+  )
+
+  it.scopedLive("a Composite request carries at most five collections; the rest go in the next ones", () =>
     Effect.gen(function* () {
       const em = yield* emulator()
-      const { target } = yield* make(optionsFor(em))
+      const { target } = yield* make(optionsFor(em, { batchSize: 10 }))
       purpose(em, "Marketing")
-      const people = Array.from({ length: 201 }, () => person(em))
+      const people = Array.from({ length: 121 }, () => person(em))
       em.backdoor.clearRequestLog()
       const results = yield* target.push(
-        people.map((p) => diff({ externalId: p.contactId }, [[POST, "granted"]]))
+        people.map((p) => diff({ externalId: p.contactId }, [[EMAIL, "denied"]]))
       )
-      expect(results.map((r) => r._tag)).toEqual(people.map(() => "Applied"))
-      expect(requests(em, "POST", "/composite/sobjects")).toHaveLength(2)
-      expect(em.backdoor.count("ContactPointTypeConsent")).toBe(201)
-      // Mailing address has no checkbox and the Individuals exist: nothing to update.
-      expect(requests(em, "PATCH", "/composite/sobjects")).toHaveLength(0)
-      em.backdoor.clearRequestLog()
-      const again = yield* target.push(
-        people.map((p) => diff({ externalId: p.contactId }, [[POST, "denied"]]))
-      )
-      expect(again.every((r) => r._tag === "Applied")).toBe(true)
-      expect(requests(em, "PATCH", "/composite/sobjects")).toHaveLength(2)
-      expect(requests(em, "POST", "/composite/sobjects")).toHaveLength(0)
-      expect(
-        em.backdoor.query("ContactPointTypeConsent").every((r) => r["PrivacyConsentStatus"] === "OptOut")
-      ).toBe(true)
+      expect(results.every((r) => r._tag === "Applied")).toBe(true)
+      // 121 consent records to create (13 collections of 10), then the 121 checkboxes (13 more):
+      // their persons' new records had to be written first.
+      const sizes = carried(em).map((subs) => subs.length)
+      expect(sizes).toEqual([2, 5, 5, 3, 5, 5, 3])
+      expect(carried(em)[3]).toEqual(Array.from({ length: 3 }, () => "POST /composite/sobjects"))
+      expect(carried(em)[4]).toEqual(Array.from({ length: 5 }, () => "PATCH /composite/sobjects"))
+      for (const p of people) {
+        expect(consentRecords(em, p.individualId!).map((r) => r["PrivacyConsentStatus"])).toEqual(["OptOut"])
+        expect(em.backdoor.get("Contact", p.contactId)?.["HasOptedOutOfEmail"]).toBe(true)
+      }
     })
+  )
+
+  it.scopedLive(
+    "consent records past one page of a query are read from the next page, in the next request",
+    () =>
+      Effect.gen(function* () {
+        const em = yield* emulator()
+        const { target } = yield* make(optionsFor(em))
+        const marketing = purpose(em, "Marketing")
+        const people = Array.from({ length: 700 }, () => person(em))
+        for (const p of people)
+          for (const type of ["Email", "Phone", "MailingAddress"])
+            em.backdoor.insert("ContactPointTypeConsent", {
+              Name: `Marketing ${type}`,
+              PartyId: p.individualId,
+              DataUsePurposeId: marketing,
+              ContactPointType: type,
+              PrivacyConsentStatus: "OptIn",
+              CaptureDate: "2024-01-01T00:00:00Z"
+            })
+        em.backdoor.clearRequestLog()
+        const results = yield* target.push(
+          people.map((p) => diff({ externalId: p.contactId }, [[POST, "denied"]]))
+        )
+        expect(results.every((r) => r._tag === "Applied")).toBe(true)
+        // 2,100 consent rows: a page of 2,000, then the rest through nextRecordsUrl.
+        expect(carried(em).slice(0, 2)).toEqual([["GET /query", "GET /query"], ["GET /query/<locator>"]])
+        expect(em.backdoor.count("ContactPointTypeConsent")).toBe(2100)
+        const post = em.backdoor.query(
+          "ContactPointTypeConsent",
+          (r) => r["ContactPointType"] === "MailingAddress"
+        )
+        expect(post.every((r) => r["PrivacyConsentStatus"] === "OptOut")).toBe(true)
+      })
   )
 
   it.scopedLive("a record failing inside a batch fails its item only; the others are applied", () =>
@@ -187,7 +257,8 @@ describe("push", () => {
       yield* target.push([d])
       em.backdoor.clearRequestLog()
       expect(yield* target.push([d])).toEqual([ConsentTarget.applied(p.contactId)])
-      expect(em.backdoor.requestLog.filter((r) => r.method !== "GET")).toEqual([])
+      expect(writes(em)).toEqual([])
+      expect(em.backdoor.requestLog).toHaveLength(1)
     })
   )
 

@@ -307,6 +307,121 @@ describe("Composite", () => {
     expect(em.backdoor.count("Individual")).toBe(1)
   })
 
+  it("carries sObject Collections and queries as subrequests, with per-record results, as one API call", async () => {
+    const ind = String(em.backdoor.insert("Individual", { LastName: "Coll" })["Id"])
+    const contact = String(em.backdoor.insert("Contact", { LastName: "Coll", IndividualId: ind })["Id"])
+    em.backdoor.clearRequestLog()
+    const before = em.limits.used()
+    const consent = (name: string) => ({
+      attributes: { type: "ContactPointTypeConsent" },
+      Name: name,
+      PartyId: ind,
+      PrivacyConsentStatus: "OptOut",
+      ContactPointType: "Email"
+    })
+    const res = await conn.requestPost<{ compositeResponse: ReadonlyArray<Record<string, unknown>> }>(
+      "/composite",
+      {
+        allOrNone: false,
+        compositeRequest: [
+          {
+            method: "POST",
+            url: url("/composite/sobjects"),
+            referenceId: "creates",
+            body: { allOrNone: false, records: [consent("ok"), { ...consent("bad"), PartyId: null }] }
+          },
+          {
+            method: "PATCH",
+            url: url("/composite/sobjects"),
+            referenceId: "updates",
+            body: {
+              allOrNone: false,
+              records: [{ attributes: { type: "Contact" }, id: contact, HasOptedOutOfEmail: true }]
+            }
+          },
+          {
+            method: "GET",
+            url: url(
+              `/query?q=${encodeURIComponent(`SELECT Name FROM ContactPointTypeConsent WHERE PartyId IN (SELECT IndividualId FROM Contact WHERE Id = '${contact}')`)}`
+            ),
+            referenceId: "read"
+          }
+        ]
+      }
+    )
+    const [creates, updates, read] = res.compositeResponse
+    expect(creates).toMatchObject({ httpStatusCode: 200, referenceId: "creates" })
+    expect(creates?.["body"]).toEqual([
+      { id: expect.stringMatching(/^0ZY/), success: true, errors: [] },
+      {
+        success: false,
+        errors: [
+          {
+            statusCode: "REQUIRED_FIELD_MISSING",
+            message: "Required fields are missing: [PartyId]",
+            fields: ["PartyId"]
+          }
+        ]
+      }
+    ])
+    expect(updates).toMatchObject({ httpStatusCode: 200, body: [{ id: contact, success: true, errors: [] }] })
+    expect(read).toMatchObject({ httpStatusCode: 200, body: { totalSize: 1, records: [{ Name: "ok" }] } })
+    expect(em.backdoor.get("Contact", contact)?.["HasOptedOutOfEmail"]).toBe(true)
+    expect(em.limits.used() - before).toBe(1)
+    expect(em.backdoor.requestLog.map((e) => e.subrequests)).toEqual([
+      [
+        { method: "POST", path: url("/composite/sobjects"), status: 200 },
+        { method: "PATCH", path: url("/composite/sobjects"), status: 200 },
+        { method: "GET", path: url("/query"), status: 200 }
+      ]
+    ])
+  })
+
+  it("refuses a sixth subrequest that is a collection or a query", async () => {
+    const collection = (i: number) => ({
+      method: "POST",
+      url: url("/composite/sobjects"),
+      referenceId: `c${i}`,
+      body: { records: [{ attributes: { type: "Individual" }, LastName: `Six-${i}` }] }
+    })
+    const query = { method: "GET", url: url("/query?q=SELECT+Id+FROM+Individual"), referenceId: "q" }
+    const four = [0, 1, 2, 3].map(collection)
+    const ok = await conn.requestPost<{ compositeResponse: ReadonlyArray<Record<string, unknown>> }>(
+      "/composite",
+      { compositeRequest: [...four, query, { method: "GET", url: url("/limits"), referenceId: "l" }] }
+    )
+    expect(ok.compositeResponse.map((r) => r["httpStatusCode"])).toEqual([200, 200, 200, 200, 200, 200])
+    const e = await failure(
+      conn.requestPost("/composite", { compositeRequest: [...four, collection(4), query] })
+    )
+    expect(e["errorCode"]).toBe("LIMIT_EXCEEDED")
+    expect(e.message).toContain("5 sObject Collections and query subrequests")
+    expect(em.backdoor.count("Individual")).toBe(4)
+  })
+
+  it("a status fault matching a subrequest answers that subrequest; the others run", async () => {
+    em.faults.next({ path: "/query", status: 404 })
+    const res = await conn.requestPost<{ compositeResponse: ReadonlyArray<Record<string, unknown>> }>(
+      "/composite",
+      {
+        compositeRequest: [
+          { method: "GET", url: url("/query?q=SELECT+Id+FROM+Individual"), referenceId: "q" },
+          { method: "POST", url: url("/sobjects/Individual"), referenceId: "i", body: { LastName: "Fault" } }
+        ]
+      }
+    )
+    expect(res.compositeResponse.map((r) => r["httpStatusCode"])).toEqual([404, 201])
+    expect(res.compositeResponse[0]?.["body"]).toEqual([expect.objectContaining({ errorCode: "NOT_FOUND" })])
+    expect(em.faults.pending()).toBe(0)
+    // Connection faults are not for subrequests: they wait for a request of their own.
+    em.faults.next({ path: "/query", drop: true })
+    await conn.requestPost("/composite", {
+      compositeRequest: [{ method: "GET", url: url("/query?q=SELECT+Id+FROM+Individual"), referenceId: "q" }]
+    })
+    expect(em.faults.pending()).toBe(1)
+    em.faults.clear()
+  })
+
   it("refuses more than 25 subrequests", async () => {
     const compositeRequest = Array.from({ length: 26 }, (_, i) => ({
       method: "GET",

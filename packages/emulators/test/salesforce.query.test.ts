@@ -161,6 +161,94 @@ describe("SOQL subset", () => {
   })
 })
 
+describe("semi-joins and anti-joins", () => {
+  it("filters by the ids or references a subquery selects, and NOT IN keeps the rest", async () => {
+    const party = String(em.backdoor.insert("Individual", { LastName: "Joined" })["Id"])
+    const other = String(em.backdoor.insert("Individual", { LastName: "Other" })["Id"])
+    const contact = em.backdoor.insert("Contact", {
+      LastName: "Joiner",
+      Department: "J",
+      IndividualId: party
+    })
+    em.backdoor.insert("Contact", { LastName: "Loner", Department: "J" })
+    const consent = (partyId: string, name: string) =>
+      em.backdoor.insert("ContactPointTypeConsent", {
+        Name: name,
+        PartyId: partyId,
+        PrivacyConsentStatus: "OptIn",
+        ContactPointType: "Email"
+      })
+    consent(party, "mine")
+    consent(other, "theirs")
+    const byContact = await conn.query<{ Name: string }>(
+      `SELECT Name FROM ContactPointTypeConsent WHERE PartyId IN (SELECT IndividualId FROM Contact WHERE Id IN ('${String(contact["Id"])}')) AND ContactPointType = 'Email'`
+    )
+    expect(byContact.records.map((r) => r.Name)).toEqual(["mine"])
+    // The subquery's null IndividualId (Loner) matches nothing.
+    const byDepartment = await conn.query<{ Name: string }>(
+      "SELECT Name FROM ContactPointTypeConsent WHERE PartyId IN (SELECT IndividualId FROM Contact WHERE Department = 'J')"
+    )
+    expect(byDepartment.records.map((r) => r.Name)).toEqual(["mine"])
+    const anti = await conn.query<{ Name: string }>(
+      "SELECT Name FROM ContactPointTypeConsent WHERE PartyId NOT IN (SELECT IndividualId FROM Contact WHERE Department = 'J') ORDER BY Name"
+    )
+    expect(anti.records.map((r) => r.Name)).toEqual(["theirs"])
+    const parents = await conn.query<{ LastName: string }>(
+      "SELECT LastName FROM Individual WHERE Id IN (SELECT PartyId FROM ContactPointTypeConsent) AND Id IN (SELECT IndividualId FROM Contact)"
+    )
+    expect(parents.records.map((r) => r.LastName)).toEqual(["Joined"])
+  })
+
+  it("keeps SOQL's restrictions on joins, and its 100,000-character limit", async () => {
+    const sub = "(SELECT IndividualId FROM Contact)"
+    for (const [soql, reason] of [
+      [`SELECT Id FROM Individual WHERE Id IN ${sub} OR LastName = 'x'`, "OR or NOT"],
+      [`SELECT Id FROM Individual WHERE NOT (Id IN ${sub})`, "OR or NOT"],
+      [
+        `SELECT Id FROM Individual WHERE Id IN ${sub} AND Id IN ${sub} AND Id NOT IN ${sub}`,
+        "no more than two"
+      ],
+      [`SELECT Id FROM Individual WHERE LastName IN ${sub}`, "must be an id or reference field"],
+      ["SELECT Id FROM Individual WHERE Id IN (SELECT LastName FROM Contact)", "must select an id"],
+      ["SELECT Id FROM Individual WHERE Id IN (SELECT Id, IndividualId FROM Contact)", "exactly one field"],
+      [
+        "SELECT Id FROM Individual WHERE Id IN (SELECT IndividualId FROM Contact ORDER BY LastName)",
+        "ORDER is not allowed"
+      ],
+      [
+        `SELECT Id FROM Individual WHERE Id IN (SELECT IndividualId FROM Contact WHERE Id IN (SELECT Id FROM Contact))`,
+        "nested"
+      ]
+    ] as const) {
+      const e = await failure(conn.query(soql))
+      expect(e.name, soql).toBe("MALFORMED_QUERY")
+      expect(e.message, soql).toContain(reason)
+    }
+    const ids = Array.from({ length: 4600 }, (_, i) => `'003000000000${String(i).padStart(3, "0")}AAA'`)
+    const long = `SELECT Id FROM Contact WHERE Id IN (${ids.join(", ")})`
+    expect(long.length).toBeGreaterThan(100_000)
+    // Too long for a URL anyway: inside a composite the statement's own limit is what refuses it.
+    const res = await conn.requestPost<{ compositeResponse: ReadonlyArray<Record<string, unknown>> }>(
+      "/composite",
+      {
+        compositeRequest: [
+          {
+            method: "GET",
+            url: `/services/data/v${version}/query?q=${encodeURIComponent(long)}`,
+            referenceId: "q"
+          }
+        ]
+      }
+    )
+    expect(res.compositeResponse[0]).toMatchObject({
+      httpStatusCode: 400,
+      body: [
+        { errorCode: "MALFORMED_QUERY", message: expect.stringContaining("cannot be longer than 100000") }
+      ]
+    })
+  })
+})
+
 describe("pagination", () => {
   it("pages 2,500 records in batches of 2,000 through nextRecordsUrl", async () => {
     for (let i = 0; i < 2500; i++) {

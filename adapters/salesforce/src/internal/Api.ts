@@ -1,15 +1,17 @@
 /**
  * The REST calls the adapter makes, typed: SOQL pages (query, queryAll, the next page through
  * `nextRecordsUrl`), sObject Collections create / update / delete in requests of at most the
- * batch size with per-record outcomes, and getDeleted. Raw `conn.request` calls rather than
- * jsforce's helpers: they give the exact request (allOrNone false, mixed object types, the batch
- * size header) and one code path whose answers are decoded here.
+ * batch size with per-record outcomes, getDeleted, and Composite requests that carry up to five
+ * queries (`readMany`) or five collections (`write`) in one API call. Raw `conn.request` calls
+ * rather than jsforce's helpers (jsforce has none for Composite): they give the exact request
+ * (allOrNone false, mixed object types, the batch size header) and one code path whose answers
+ * are decoded here.
  */
 import { AdapterError } from "@living-profile/core"
 import { Effect, Either } from "effect"
 import type { SalesforceClient } from "../Client.js"
 import * as Errors from "../Errors.js"
-import { DeletedPage, decode, QueryPage, type Row, SaveResults } from "../mappers/wire.js"
+import { CompositeResults, DeletedPage, decode, QueryPage, type Row, SaveResults } from "../mappers/wire.js"
 import { chunks } from "../Soql.js"
 
 const decoded = <A, I>(
@@ -109,6 +111,37 @@ const grouped = <R extends { readonly type: string }>(records: ReadonlyArray<R>)
     .map((record, index) => ({ record, index }))
     .sort((a, b) => a.record.type.localeCompare(b.record.type) || a.index - b.index)
 
+/** Fills the outcomes of the records at `slice` from one collection answer (results in request order). */
+const outcomesOf = (
+  client: SalesforceClient,
+  operation: AdapterError.Operation,
+  what: string,
+  raw: unknown,
+  slice: ReadonlyArray<number>,
+  labelOf: (index: number) => string,
+  out: Array<Outcome>
+): Effect.Effect<void, AdapterError.AdapterError> =>
+  Effect.flatMap(decoded(client, operation, what, SaveResults, raw), (results) => {
+    if (results.length !== slice.length)
+      return Effect.fail(
+        AdapterError.unknown(
+          client.name,
+          `${what} returned ${results.length} results for ${slice.length} records`,
+          {
+            operation
+          }
+        )
+      )
+    slice.forEach((index, k) => {
+      const r = results[k]!
+      out[index] =
+        r.success && typeof r.id === "string"
+          ? { ok: true, id: r.id }
+          : { ok: false, error: Errors.fromRecordErrors(client.name, operation, labelOf(index), r.errors) }
+    })
+    return Effect.void
+  })
+
 const collect = (
   client: SalesforceClient,
   operation: AdapterError.Operation,
@@ -120,27 +153,8 @@ const collect = (
 ): Effect.Effect<Array<Outcome>, AdapterError.AdapterError> =>
   Effect.gen(function* () {
     const out: Array<Outcome> = new Array(count)
-    for (const slice of chunks(order, client.config.batchSize)) {
-      const raw = yield* send(slice)
-      const results = yield* decoded(client, operation, what, SaveResults, raw)
-      if (results.length !== slice.length)
-        return yield* Effect.fail(
-          AdapterError.unknown(
-            client.name,
-            `${what} returned ${results.length} results for ${slice.length} records`,
-            {
-              operation
-            }
-          )
-        )
-      slice.forEach((index, k) => {
-        const r = results[k]!
-        out[index] =
-          r.success && typeof r.id === "string"
-            ? { ok: true, id: r.id }
-            : { ok: false, error: Errors.fromRecordErrors(client.name, operation, labelOf(index), r.errors) }
-      })
-    }
+    for (const slice of chunks(order, client.config.batchSize))
+      yield* outcomesOf(client, operation, what, yield* send(slice), slice, labelOf, out)
     return out
   })
 
@@ -235,6 +249,227 @@ export const deleted = (
     client.call(operation, `getDeleted ${type}`, (conn) => conn.deleted(type, start, end)),
     (u) => decoded(client, operation, `getDeleted ${type}`, DeletedPage, u)
   )
+
+/**
+ * Subrequests of one Composite request that may be sObject Collections or query operations (query,
+ * queryAll, the next page): five, of the 25 it may carry. The whole request is one API call.
+ */
+export const COMPOSITE_BULK = 5
+
+/** One subrequest: its method, URL under `/services/data/vNN.N`, body, and name for errors. */
+interface Subrequest {
+  readonly method: "GET" | "POST" | "PATCH"
+  readonly path: string
+  readonly body?: unknown
+  readonly what: string
+}
+
+/** The answer of one subrequest. */
+interface SubAnswer {
+  readonly status: number
+  readonly body: unknown
+  readonly headers: Readonly<Record<string, string>>
+}
+
+/**
+ * One Composite request (`POST /composite`, allOrNone false, subrequests run in the order sent);
+ * the answers in subrequest order. Subrequests are independent: none refers to another, so a
+ * failing one fails alone and the caller decides what its failure means.
+ */
+const composite = (
+  client: SalesforceClient,
+  operation: AdapterError.Operation,
+  subrequests: ReadonlyArray<Subrequest>
+): Effect.Effect<Array<SubAnswer>, AdapterError.AdapterError> => {
+  const what = `composite (${subrequests.map((s) => s.what).join("; ")})`
+  const base = `/services/data/v${client.config.apiVersion}`
+  return Effect.flatMap(
+    client.call(operation, what, (conn) =>
+      conn.requestPost<unknown>("/composite", {
+        allOrNone: false,
+        // In the order sent: collation could run an update before the create it must follow.
+        collateSubrequests: false,
+        compositeRequest: subrequests.map((s, k) => ({
+          method: s.method,
+          url: `${base}${s.path}`,
+          referenceId: `r${k}`,
+          ...(s.body === undefined ? {} : { body: s.body })
+        }))
+      })
+    ),
+    (u) =>
+      Effect.flatMap(decoded(client, operation, what, CompositeResults, u), (answer) => {
+        const byRef = new Map(answer.compositeResponse.map((r) => [r.referenceId, r]))
+        const out: Array<SubAnswer> = []
+        for (let k = 0; k < subrequests.length; k++) {
+          const r = byRef.get(`r${k}`)
+          if (r === undefined)
+            return Effect.fail(
+              AdapterError.unknown(client.name, `${what} returned no answer for subrequest ${k + 1}`, {
+                operation
+              })
+            )
+          out.push({ status: r.httpStatusCode, body: r.body, headers: r.httpHeaders })
+        }
+        return Effect.succeed(out)
+      })
+  )
+}
+
+/** The error of a subrequest that failed as a whole, or nothing when it succeeded. */
+const failureOf = (
+  client: SalesforceClient,
+  operation: AdapterError.Operation,
+  sub: Subrequest,
+  answer: SubAnswer
+): AdapterError.AdapterError | undefined => {
+  if (answer.status < 400) return undefined
+  const retryAfter = Object.entries(answer.headers).find(([h]) => h.toLowerCase() === "retry-after")?.[1]
+  return Errors.fromSubrequest(client.name, operation, sub.what, answer.status, answer.body, retryAfter)
+}
+
+/** A query for `readMany`; `what` names it in errors (never the SOQL: it holds values). */
+export interface Read {
+  readonly what: string
+  readonly soql: string
+}
+
+/**
+ * Every row of each query, in order, read through Composite requests of at most five query
+ * operations each; further pages (`nextRecordsUrl`) go into the next Composite request. A query
+ * that fails fails the call, as a request of its own would. Queries here carry their IN lists in
+ * the request body, so they may be as long as SOQL allows (see `Soql.IN_COMPOSITE`).
+ */
+export const readMany = (
+  client: SalesforceClient,
+  operation: AdapterError.Operation,
+  reads: ReadonlyArray<Read>
+): Effect.Effect<Array<Array<Row>>, AdapterError.AdapterError> =>
+  Effect.gen(function* () {
+    const out: Array<Array<Row>> = reads.map(() => [])
+    let pending: Array<{ readonly index: number; readonly sub: Subrequest }> = reads.map((r, index) => ({
+      index,
+      sub: { method: "GET", path: `/query?q=${encodeURIComponent(r.soql)}`, what: r.what }
+    }))
+    while (pending.length > 0) {
+      const round = pending.slice(0, COMPOSITE_BULK)
+      pending = pending.slice(COMPOSITE_BULK)
+      const answers = yield* composite(
+        client,
+        operation,
+        round.map((p) => p.sub)
+      )
+      for (let k = 0; k < round.length; k++) {
+        const { index, sub } = round[k]!
+        const answer = answers[k]!
+        const failure = failureOf(client, operation, sub, answer)
+        if (failure !== undefined) return yield* Effect.fail(failure)
+        const page = yield* decoded(client, operation, sub.what, QueryPage, answer.body)
+        out[index]!.push(...page.records)
+        if (!page.done && page.nextRecordsUrl !== undefined) {
+          // Locators never hold a slash; keep only the last segment, as jsforce does.
+          const locator = page.nextRecordsUrl.split("/").at(-1) ?? ""
+          pending.push({ index, sub: { method: "GET", path: `/query/${locator}`, what: sub.what } })
+        }
+      }
+    }
+    return out
+  })
+
+/** What `write` sends: records to create and records to update. */
+export interface Writes {
+  readonly create?: ReadonlyArray<NewRecord>
+  readonly update?: ReadonlyArray<RecordUpdate>
+}
+
+/** The outcomes of `write`, one per record, in the order given. */
+export interface Written {
+  readonly created: Array<Outcome>
+  readonly updated: Array<Outcome>
+}
+
+/** One collection subrequest of `write`: the records it carries and where their outcomes go. */
+interface Collection {
+  readonly sub: Subrequest
+  readonly slice: ReadonlyArray<number>
+  readonly labelOf: (index: number) => string
+  readonly out: Array<Outcome>
+}
+
+/**
+ * Creates and updates records through sObject Collections (allOrNone false, at most `batchSize`
+ * records each, records of one type together) carried five at a time by Composite requests: up
+ * to 1,000 records per API call instead of 200. Creates are sent before updates (in an earlier
+ * request, or earlier in the same one). A record that fails fails alone (its outcome says why); a
+ * collection that fails as a whole fails the call, as a request of its own would.
+ */
+export const write = (
+  client: SalesforceClient,
+  operation: AdapterError.Operation,
+  writes: Writes
+): Effect.Effect<Written, AdapterError.AdapterError> =>
+  Effect.gen(function* () {
+    const creates = writes.create ?? []
+    const updates = writes.update ?? []
+    const created: Array<Outcome> = new Array(creates.length)
+    const updated: Array<Outcome> = new Array(updates.length)
+    const collections: Array<Collection> = []
+    for (const slice of chunks(
+      grouped(creates).map((g) => g.index),
+      client.config.batchSize
+    ))
+      collections.push({
+        sub: {
+          method: "POST",
+          path: "/composite/sobjects",
+          what: `create ${describe(slice.map((i) => creates[i]!.type))}`,
+          body: {
+            allOrNone: false,
+            records: slice.map((i) => ({ attributes: { type: creates[i]!.type }, ...creates[i]!.fields }))
+          }
+        },
+        slice,
+        labelOf: (i) => `create ${creates[i]!.type}`,
+        out: created
+      })
+    for (const slice of chunks(
+      grouped(updates).map((g) => g.index),
+      client.config.batchSize
+    ))
+      collections.push({
+        sub: {
+          method: "PATCH",
+          path: "/composite/sobjects",
+          what: `update ${describe(slice.map((i) => updates[i]!.type))}`,
+          body: {
+            allOrNone: false,
+            records: slice.map((i) => ({
+              attributes: { type: updates[i]!.type },
+              id: updates[i]!.id,
+              ...updates[i]!.fields
+            }))
+          }
+        },
+        slice,
+        labelOf: (i) => `update ${updates[i]!.type}`,
+        out: updated
+      })
+    for (const round of chunks(collections, COMPOSITE_BULK)) {
+      const answers = yield* composite(
+        client,
+        operation,
+        round.map((c) => c.sub)
+      )
+      for (let k = 0; k < round.length; k++) {
+        const c = round[k]!
+        const answer = answers[k]!
+        const failure = failureOf(client, operation, c.sub, answer)
+        if (failure !== undefined) return yield* Effect.fail(failure)
+        yield* outcomesOf(client, operation, c.sub.what, answer.body, c.slice, c.labelOf, c.out)
+      }
+    }
+    return { created, updated }
+  })
 
 /** `Contact ×3, Individual ×1`: what a collection request carries, for error details. */
 const describe = (types: ReadonlyArray<string>): string => {

@@ -9,7 +9,16 @@ import { Effect } from "effect"
 import type { SalesforceClient } from "../Client.js"
 import { text, type Row } from "../mappers/wire.js"
 import type { PersonObject, Resolved } from "../SalesforceConfig.js"
-import { chunks, IN_CHUNK, id15, inList, isId } from "../Soql.js"
+import {
+  chunks,
+  chunksWithin,
+  IN_CHUNK,
+  IN_COMPOSITE,
+  IN_COMPOSITE_CHARS,
+  id15,
+  inList,
+  isId
+} from "../Soql.js"
 import * as Api from "./Api.js"
 
 /** A Contact or Lead row and which of the two it is. */
@@ -109,6 +118,21 @@ export const byEmails = (
 export const emailsOf = (ref: ConsentTarget.PersonRef): ReadonlyArray<string> =>
   ref.identifiers?.["email"] ?? []
 
+/** The person each ref names, from persons found by id (15-character key) and by e-mail (lower-cased key). */
+const pick = (
+  refs: ReadonlyArray<ConsentTarget.PersonRef>,
+  found: ReadonlyMap<string, Person>,
+  byEmail: ReadonlyMap<string, Person>
+): Array<Person | undefined> =>
+  refs.map((r) => {
+    if (r.externalId !== undefined) return isId(r.externalId) ? found.get(id15(r.externalId)) : undefined
+    for (const e of emailsOf(r)) {
+      const p = byEmail.get(e.toLowerCase())
+      if (p !== undefined) return p
+    }
+    return undefined
+  })
+
 /**
  * The person each ref names, in input order (undefined: nobody). An externalId is never looked
  * up by identifiers instead: the person may have been erased on purpose.
@@ -124,12 +148,70 @@ export const resolve = (
     const emails = refs.flatMap((r) => (r.externalId === undefined ? emailsOf(r) : []))
     const byEmail =
       emails.length === 0 ? new Map<string, Person>() : yield* byEmails(client, operation, emails)
-    return refs.map((r) => {
-      if (r.externalId !== undefined) return isId(r.externalId) ? found.get(id15(r.externalId)) : undefined
-      for (const e of emailsOf(r)) {
-        const p = byEmail.get(e.toLowerCase())
-        if (p !== undefined) return p
-      }
-      return undefined
-    })
+    return pick(refs, found, byEmail)
   })
+
+/** One query that finds persons: records of one object by id, or by e-mail address. */
+export interface Lookup {
+  readonly object: PersonObject
+  readonly by: "Id" | "Email"
+  readonly values: ReadonlyArray<string>
+}
+
+/**
+ * The lookups that find the persons refs name, for queries sent inside a Composite request (long
+ * IN lists): ids by the object their prefix names, e-mail addresses on every object at once (the
+ * Contact rows then win over the Lead rows, as `resolve` has it).
+ */
+export const lookups = (config: Resolved, refs: ReadonlyArray<ConsentTarget.PersonRef>): Array<Lookup> => {
+  const out: Array<Lookup> = []
+  const ids = refs.flatMap((r) => (r.externalId === undefined ? [] : [r.externalId]))
+  const emails = [...new Set(refs.flatMap((r) => (r.externalId === undefined ? emailsOf(r) : [])))]
+  for (const object of config.objects) {
+    const mine = [...new Set(ids.filter((id) => objectOfId(id, config.objects) === object))]
+    for (const values of chunksWithin(mine, IN_COMPOSITE, IN_COMPOSITE_CHARS))
+      out.push({ object, by: "Id", values })
+  }
+  for (const object of config.objects)
+    for (const values of chunksWithin(emails, IN_COMPOSITE, IN_COMPOSITE_CHARS))
+      out.push({ object, by: "Email", values })
+  return out
+}
+
+/** The SOQL of a lookup: live persons only; by e-mail, oldest first. */
+export const lookupSoql = (config: Resolved, l: Lookup): string =>
+  `SELECT ${personFields(config, l.object)} FROM ${l.object} WHERE ${l.by} IN ${inList(l.values)}${live(l.object)}` +
+  (l.by === "Email" ? " ORDER BY CreatedDate, Id" : "")
+
+/** A semi-join subquery on the Individuals the lookup's records link to (`PartyId IN ...`). */
+export const individualsOf = (l: Lookup): string =>
+  `(SELECT IndividualId FROM ${l.object} WHERE ${l.by} IN ${inList(l.values)})`
+
+/** What the error of a lookup's query calls it. */
+export const lookupName = (l: Lookup): string => `find ${l.object} by ${l.by === "Id" ? "id" : "e-mail"}`
+
+/** The person each ref names, in input order, from the rows of the lookups (`rows[k]` answers `lookups[k]`). */
+export const matched = (
+  config: Resolved,
+  refs: ReadonlyArray<ConsentTarget.PersonRef>,
+  found: ReadonlyArray<Lookup>,
+  rows: ReadonlyArray<ReadonlyArray<Row>>
+): Array<Person | undefined> => {
+  const byId = new Map<string, Person>()
+  const byEmail = new Map<string, Person>()
+  // Objects in the configured order (Contact first), each object's rows oldest first.
+  for (const object of config.objects)
+    found.forEach((l, k) => {
+      if (l.object !== object) return
+      for (const row of rows[k] ?? []) {
+        const id = text(row, "Id")
+        if (id === undefined) continue
+        if (l.by === "Id") byId.set(id15(id), { object, row, id })
+        else {
+          const email = text(row, "Email")?.toLowerCase()
+          if (email !== undefined && !byEmail.has(email)) byEmail.set(email, { object, row, id })
+        }
+      }
+    })
+  return pick(refs, byId, byEmail)
+}

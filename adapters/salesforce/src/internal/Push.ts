@@ -1,29 +1,36 @@
 /**
- * Pushing diffs: at most `batchSize` diffs per call of the primitive, written through sObject
- * Collections in the order that keeps a failure from leaving half-linked records behind:
+ * Pushing diffs: at most `maxBatchSize` diffs per call of the primitive, read and written through
+ * Composite requests that carry up to five queries or sObject Collections each (one API call for
+ * up to 1,000 records), in the order that keeps a failure from leaving half-linked records behind:
  *
- * 1. find the persons (Contacts / Leads by id, or by e-mail);
- * 2. resolve the DataUsePurposes (cached; created when missing and allowed);
+ * 1. resolve the DataUsePurposes (cached; created when missing and allowed);
+ * 2. read the persons (Contacts / Leads by id, or by e-mail) and, in the same requests, the
+ *    current ContactPointTypeConsent records of the Individuals they link to (a semi-join on the
+ *    persons' `IndividualId`, so neither read waits for the other);
  * 3. create an Individual for each person that needs one (flags set on creation);
  * 4. create the Contacts of persons known only by e-mail (linked, checkboxes set), and link
  *    existing persons to their new Individual;
- * 5. read the current ContactPointTypeConsent records of those Individuals;
- * 6. create the missing consent records, then update consent records, Individual flags and
- *    checkboxes that differ from the diff (nothing is rewritten that already holds: a repeated
- *    diff writes nothing and moves no SystemModstamp).
+ * 5. create the missing consent records and, alongside, update what persons without a new record
+ *    need updated (consent records, Individual flags, checkboxes);
+ * 6. then update the flags and checkboxes of persons whose new consent records were written (a
+ *    person whose record could not be written keeps their checkboxes and flags too).
+ *
+ * Nothing is rewritten that already holds: a repeated diff writes nothing and moves no
+ * SystemModstamp. Steps 3, 4 and 6 cost a request only when some person needs them, so a batch
+ * of persons who have Individuals costs one read and one write request per 1,000 records written.
  *
  * A person that fails in one step is left out of the later ones and its diffs are `Failed` with
- * the per-record error; the others go on. A request that fails as a whole fails the call.
- * Several diffs for one person in a batch are merged, the later change of a field winning.
+ * the per-record error; the others go on. A request (or a subrequest) that fails as a whole fails
+ * the call. Several diffs for one person in a batch are merged, the later change of a field winning.
  */
 import { AdapterError, ConsentEvent, ConsentTarget } from "@living-profile/core"
 import { Effect } from "effect"
 import type { SalesforceClient } from "../Client.js"
 import { optedOut, toPrivacyConsentStatus } from "../mappers/consentStatus.js"
 import { currentRecords, recordKey, statusOfRow } from "../mappers/toHeldPerson.js"
-import { flag, millis, parent, text, type Row } from "../mappers/wire.js"
+import { flag, millis, parent, text } from "../mappers/wire.js"
 import type { ConsentKey, ContactPointTypeConsentKey } from "../SalesforceConfig.js"
-import { chunks, IN_CHUNK, id15, inList } from "../Soql.js"
+import { id15, inList } from "../Soql.js"
 import * as Api from "./Api.js"
 import * as Persons from "./Persons.js"
 import { missingPurpose, type Purposes } from "./Purposes.js"
@@ -90,12 +97,43 @@ export const pushBatch =
       const live = diffs.flatMap((_, i) => (results[i] === undefined ? [i] : []))
       if (live.length === 0) return results as Array<ConsentTarget.PushResult>
 
-      // 1. Persons.
-      const found = yield* Persons.resolve(
-        client,
-        "push",
-        live.map((i) => diffs[i]!.ref)
-      )
+      const isConsentKey = (w: Wanted): w is Wanted & { readonly key: ContactPointTypeConsentKey } =>
+        w.key.kind === "ContactPointTypeConsent"
+
+      // 1. Purposes (cached for the adapter's life: a steady push asks nothing here).
+      const purposeNames = [
+        ...new Set(
+          live.flatMap((i) => (keyed[i] ?? []).filter(isConsentKey).map((w) => w.key.dataUsePurpose))
+        )
+      ]
+      const purposeIds =
+        purposeNames.length === 0 ? new Map<string, string>() : yield* purposes.ids("push", purposeNames)
+
+      // 2. Persons, and the consent records of their Individuals, in the same requests.
+      const refs = live.map((i) => diffs[i]!.ref)
+      const personLookups = Persons.lookups(config, refs)
+      const consentLookups =
+        purposeIds.size === 0
+          ? []
+          : Persons.lookups(
+              config,
+              live
+                .filter((i) =>
+                  (keyed[i] ?? []).some((w) => isConsentKey(w) && purposeIds.has(w.key.dataUsePurpose))
+                )
+                .map((i) => diffs[i]!.ref)
+            )
+      const purposeList = inList(purposeIds.values())
+      const rows = yield* Api.readMany(client, "push", [
+        ...personLookups.map((l) => ({ what: Persons.lookupName(l), soql: Persons.lookupSoql(config, l) })),
+        ...consentLookups.map((l) => ({
+          what: "read ContactPointTypeConsent",
+          soql: `SELECT ${CONSENT_FIELDS} FROM ContactPointTypeConsent WHERE PartyId IN ${Persons.individualsOf(l)} AND DataUsePurposeId IN ${purposeList}`
+        }))
+      ])
+      const found = Persons.matched(config, refs, personLookups, rows.slice(0, personLookups.length))
+      const current = currentRecords(rows.slice(personLookups.length).flat())
+
       const subjects = new Map<string, Subject>()
       live.forEach((i, k) => {
         const diff = diffs[i]!
@@ -137,16 +175,7 @@ export const pushBatch =
       })
       const all = [...subjects.values()]
       const going = () => all.filter((s) => s.failure === undefined)
-      const consentKeys = (s: Subject) =>
-        [...s.wanted.values()].filter(
-          (w): w is Wanted & { readonly key: ContactPointTypeConsentKey } =>
-            w.key.kind === "ContactPointTypeConsent"
-        )
-
-      // 2. Purposes.
-      const purposeNames = [...new Set(all.flatMap((s) => consentKeys(s).map((w) => w.key.dataUsePurpose)))]
-      const purposeIds =
-        purposeNames.length === 0 ? new Map<string, string>() : yield* purposes.ids("push", purposeNames)
+      const consentKeys = (s: Subject) => [...s.wanted.values()].filter(isConsentKey)
       for (const s of all)
         for (const w of consentKeys(s))
           if (!purposeIds.has(w.key.dataUsePurpose))
@@ -160,10 +189,8 @@ export const pushBatch =
         return out
       }
       const needIndividual = going().filter((s) => s.individualId === undefined && s.wanted.size > 0)
-      const individuals = yield* Api.create(
-        client,
-        "push",
-        needIndividual.map((s) => {
+      const { created: individuals } = yield* Api.write(client, "push", {
+        create: needIndividual.map((s) => {
           const row = s.person?.row
           const first = row === undefined ? undefined : text(row, "FirstName")
           return {
@@ -176,7 +203,7 @@ export const pushBatch =
             }
           }
         })
-      )
+      })
       needIndividual.forEach((s, k) => {
         const o = individuals[k]!
         if (o.ok) {
@@ -193,10 +220,12 @@ export const pushBatch =
         return out
       }
       const toCreate = going().filter((s) => s.person === undefined)
-      const contacts = yield* Api.create(
-        client,
-        "push",
-        toCreate.map((s) => ({
+      const toLink = going().filter(
+        (s) => s.newIndividual && s.person !== undefined && text(s.person.row, "IndividualId") === undefined
+      )
+      // Different persons: the creates and the links go in one request.
+      const { created: contacts, updated: links } = yield* Api.write(client, "push", {
+        create: toCreate.map((s) => ({
           type: "Contact",
           fields: {
             LastName: config.placeholderLastName,
@@ -204,54 +233,26 @@ export const pushBatch =
             ...(s.individualId === undefined ? {} : { IndividualId: s.individualId }),
             ...checkboxesOf(s)
           }
+        })),
+        update: toLink.map((s) => ({
+          type: s.person!.object,
+          id: s.person!.id,
+          fields: { IndividualId: s.individualId }
         }))
-      )
+      })
       toCreate.forEach((s, k) => {
         const o = contacts[k]!
         if (o.ok)
           s.person = { object: "Contact", id: o.id, row: { Id: o.id, IndividualId: s.individualId ?? null } }
         else s.failure = o.error
       })
-      const toLink = going().filter(
-        (s) => s.newIndividual && s.person !== undefined && text(s.person.row, "IndividualId") === undefined
-      )
-      const links = yield* Api.update(
-        client,
-        "push",
-        toLink.map((s) => ({
-          type: s.person!.object,
-          id: s.person!.id,
-          fields: { IndividualId: s.individualId }
-        }))
-      )
       toLink.forEach((s, k) => {
         const o = links[k]!
         if (o.ok) s.person = { ...s.person!, row: { ...s.person!.row, IndividualId: s.individualId ?? null } }
         else s.failure = o.error
       })
 
-      // 5. Current consent records of Individuals that existed before this call.
-      const parties = [
-        ...new Set(
-          going()
-            .filter((s) => !s.newIndividual && s.individualId !== undefined && consentKeys(s).length > 0)
-            .map((s) => s.individualId!)
-        )
-      ]
-      const rows: Array<Row> = []
-      const purposeList = [...purposeIds.values()]
-      for (const chunk of chunks(parties, IN_CHUNK))
-        rows.push(
-          ...(yield* Api.queryAll(
-            client,
-            "push",
-            "read ContactPointTypeConsent",
-            `SELECT ${CONSENT_FIELDS} FROM ContactPointTypeConsent WHERE PartyId IN ${inList(chunk)} AND DataUsePurposeId IN ${inList(purposeList)}`
-          ))
-        )
-      const current = currentRecords(rows)
-
-      // 6. Consent records to create, then everything to update.
+      // 5. Consent records to create, and everything to update.
       const creates: Array<{ subject: Subject; record: Api.NewRecord }> = []
       const updates: Array<{ subject: Subject; record: Api.RecordUpdate }> = []
       for (const s of going()) {
@@ -313,24 +314,31 @@ export const pushBatch =
             })
         }
       }
-      const createdOutcomes = yield* Api.create(
-        client,
-        "push",
-        creates.map((c) => c.record)
-      )
+      // Consent first: a person whose record could not be written keeps their checkboxes and flags
+      // too, so the updates of a person with a new record wait for it (step 6). The others' updates
+      // go with the creates.
+      const creating = new Set(creates.map((c) => c.subject))
+      const alongside = updates.filter((u) => !creating.has(u.subject))
+      const { created: createdOutcomes, updated: alongsideOutcomes } = yield* Api.write(client, "push", {
+        create: creates.map((c) => c.record),
+        update: alongside.map((u) => u.record)
+      })
       creates.forEach((c, k) => {
         const o = createdOutcomes[k]!
         if (!o.ok) c.subject.failure ??= o.error
       })
-      // Consent first: a person whose record could not be written keeps their checkboxes and flags too.
-      const pending = updates.filter((u) => u.subject.failure === undefined)
-      const updatedOutcomes = yield* Api.update(
-        client,
-        "push",
-        pending.map((u) => u.record)
-      )
-      pending.forEach((u, k) => {
-        const o = updatedOutcomes[k]!
+      alongside.forEach((u, k) => {
+        const o = alongsideOutcomes[k]!
+        if (!o.ok) u.subject.failure ??= o.error
+      })
+
+      // 6. The updates of persons whose new consent records were written.
+      const after = updates.filter((u) => creating.has(u.subject) && u.subject.failure === undefined)
+      const { updated: afterOutcomes } = yield* Api.write(client, "push", {
+        update: after.map((u) => u.record)
+      })
+      after.forEach((u, k) => {
+        const o = afterOutcomes[k]!
         if (!o.ok) u.subject.failure ??= o.error
       })
 

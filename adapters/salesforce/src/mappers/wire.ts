@@ -1,8 +1,8 @@
 /**
  * Salesforce's wire shapes as the REST API sends them (through jsforce, which passes the JSON
- * through): query pages, per-record save results, getDeleted answers, and reading a record's
- * fields without trusting their types. jsforce types all of these loosely, so they are decoded
- * here, once, before anything reads them.
+ * through): query pages, per-record save results, Composite answers, getDeleted answers, and
+ * reading a record's fields without trusting their types. jsforce types all of these loosely, so
+ * they are decoded here, once, before anything reads them.
  */
 import { Either, ParseResult, Schema } from "effect"
 import { isoOf, millisOf } from "../Soql.js"
@@ -39,6 +39,21 @@ export type SaveResult = typeof SaveResult.Type
 
 /** The results of a collection request, in input order. */
 export const SaveResults = Schema.Array(SaveResult)
+
+/** One subrequest's answer inside a Composite response. */
+export const SubrequestResult = Schema.Struct({
+  body: Schema.optionalWith(Schema.Unknown, { default: () => null }),
+  httpHeaders: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.String }), {
+    default: () => ({})
+  }),
+  httpStatusCode: Schema.Number,
+  referenceId: Schema.String
+})
+
+/** The answer of a Composite request (`POST /composite`): one result per subrequest. */
+export const CompositeResults = Schema.Struct({ compositeResponse: Schema.Array(SubrequestResult) })
+/** The answer of a Composite request. */
+export type CompositeResults = typeof CompositeResults.Type
 
 /** The answer of getDeleted. */
 export const DeletedPage = Schema.Struct({

@@ -85,3 +85,28 @@ export const consentRecords = (em: Emulator, individualId: string) =>
 /** Requests to the data API whose path ends with `suffix`, by method. */
 export const requests = (em: Emulator, method: string, suffix: string) =>
   em.backdoor.requestLog.filter((r) => r.method === method && r.path.endsWith(suffix))
+
+/** Composite requests to the data API, with what each carried. */
+export const composites = (em: Emulator) => requests(em, "POST", "/composite")
+
+/**
+ * The writes the adapter made: requests other than GET, and the subrequests other than GET of
+ * Composite requests (a Composite of queries only writes nothing).
+ */
+export const writes = (em: Emulator) =>
+  em.backdoor.requestLog.flatMap((r) =>
+    r.subrequests !== undefined
+      ? r.subrequests.filter((s) => s.method !== "GET").map((s) => `${s.method} ${s.path}`)
+      : r.method === "GET"
+        ? []
+        : [`${r.method} ${r.path}`]
+  )
+
+/** What each Composite request carried: `POST /composite/sobjects`, `GET /query`, `GET /query/<locator>`... */
+export const carried = (em: Emulator) =>
+  composites(em).map((r) =>
+    (r.subrequests ?? []).map(
+      (s) =>
+        `${s.method} ${s.path.replace(/^\/services\/data\/v[\d.]+/, "").replace(/\/query\/[^/]+$/, "/query/<locator>")}`
+    )
+  )

@@ -63,16 +63,18 @@ export const kitBackdoor = (em: Emulator, fields: ReadonlyArray<string>): Backdo
   const personRow = (externalId: string) => located(externalId)?.row
   const purposeName = (id: unknown) =>
     typeof id === "string" ? (db.get("DataUsePurpose", id)?.["Name"] as string | undefined) : undefined
+  const consentRecordsOf = (individualId: string) =>
+    db.query("ContactPointTypeConsent", (r) => sameId(r["PartyId"], individualId))
+  const newestOf = (
+    records: ReadonlyArray<Readonly<Record<string, unknown>>>,
+    purposeLabel: string,
+    type: string
+  ) =>
+    records
+      .filter((r) => r["ContactPointType"] === type && purposeName(r["DataUsePurposeId"]) === purposeLabel)
+      .sort((a, b) => (stamp(a) < stamp(b) ? 1 : -1))[0]
   const newest = (individualId: string, purposeLabel: string, type: string) =>
-    [
-      ...db.query(
-        "ContactPointTypeConsent",
-        (r) =>
-          sameId(r["PartyId"], individualId) &&
-          r["ContactPointType"] === type &&
-          purposeName(r["DataUsePurposeId"]) === purposeLabel
-      )
-    ].sort((a, b) => (stamp(a) < stamp(b) ? 1 : -1))[0]
+    newestOf(consentRecordsOf(individualId), purposeLabel, type)
 
   const read: Backdoor["read"] = (externalId) =>
     Effect.sync(() => {
@@ -81,6 +83,7 @@ export const kitBackdoor = (em: Emulator, fields: ReadonlyArray<string>): Backdo
       const individualId = typeof row["IndividualId"] === "string" ? row["IndividualId"] : undefined
       const individual = individualId === undefined ? undefined : db.get("Individual", individualId)
       const held = new Map<string, ConsentTarget.HeldField>()
+      const records = individualId === undefined ? [] : consentRecordsOf(individualId)
       for (const name of fields) {
         const f = parseField(name)
         if (f === undefined || individualId === undefined || individual === undefined) continue
@@ -88,7 +91,7 @@ export const kitBackdoor = (em: Emulator, fields: ReadonlyArray<string>): Backdo
           held.set(name, { status: individual[f.flag] === true ? "denied" : "granted" })
           continue
         }
-        const record = newest(individualId, f.purpose, f.type)
+        const record = newestOf(records, f.purpose, f.type)
         const status =
           record === undefined ? undefined : fromPrivacyConsentStatus[String(record["PrivacyConsentStatus"])]
         if (record !== undefined && status !== undefined)

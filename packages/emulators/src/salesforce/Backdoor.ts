@@ -2,7 +2,8 @@
  * Direct access to the emulator's state for tests: read and write records without HTTP, without
  * authentication, without counting against the API limit and without validation (so a test can
  * build states the API would refuse, such as two records with the same external id). Records come
- * back in their JSON form, without `attributes`: dateTimes as `2026-01-01T10:00:00.000+0000`.
+ * back in their JSON form, without `attributes`: dateTimes as `2026-01-01T10:00:00.000+0000`,
+ * frozen (one object per stored version of a record, shared by every read of it).
  */
 import type { FaultRegistry } from "./Faults.js"
 import { to18 } from "./Ids.js"
@@ -93,7 +94,16 @@ export const make = (deps: BackdoorDeps): Backdoor => {
     if (o === undefined) throw new Error(`backdoor: unknown object ${name}`)
     return o
   }
-  const show = (o: ObjectDef, r: StoredRecord): BackdoorRecord => valuesJson(o, r.values)
+  // Stored records are immutable (a write stores a new one), so each keeps its JSON form: tests
+  // that read every record per assertion stay linear in the records they read. Frozen, as shared.
+  const shown = new WeakMap<StoredRecord, BackdoorRecord>()
+  const show = (o: ObjectDef, r: StoredRecord): BackdoorRecord => {
+    const known = shown.get(r)
+    if (known !== undefined) return known
+    const json = Object.freeze(valuesJson(o, r.values))
+    shown.set(r, json)
+    return json
+  }
   const values = (o: ObjectDef, fields: Readonly<Record<string, unknown>>): Record<string, Value> => {
     const out: Record<string, Value> = {}
     for (const [key, raw] of Object.entries(fields)) {
@@ -132,10 +142,13 @@ export const make = (deps: BackdoorDeps): Backdoor => {
     },
     query: (name, predicate = () => true, options = {}) => {
       const o = object(name)
-      return [...org.store.all(o.name)]
-        .filter((r) => options.includeDeleted === true || r.deletedAt === undefined)
-        .map((r) => show(o, r))
-        .filter(predicate)
+      const out: Array<BackdoorRecord> = []
+      for (const r of org.store.all(o.name)) {
+        if (options.includeDeleted !== true && r.deletedAt !== undefined) continue
+        const json = show(o, r)
+        if (predicate(json)) out.push(json)
+      }
+      return out
     },
     count: (name, options = {}) => {
       const o = object(name)

@@ -1,18 +1,24 @@
 /**
- * The Composite resource (`POST /composite`): up to 25 subrequests (at most 5 of them queries)
- * run in order in one API call. A subrequest may use `@{referenceId.path}` to take a value from an
- * earlier result (`@{newInd.id}`, `@{q.records[0].Id}`). The answer is always 200 with one
- * `{ body, httpHeaders, httpStatusCode, referenceId }` per subrequest. With `allOrNone: true` the
- * first failure rolls back every write; the failed subrequest keeps its error and every other
- * one reports PROCESSING_HALTED. Without it, each subrequest stands alone, and one that refers to
- * a failed or missing result fails with PROCESSING_HALTED.
+ * The Composite resource (`POST /composite`): up to 25 subrequests run in order in one API call;
+ * at most 5 of them may be sObject Collections (`/composite/sobjects...`) or query operations
+ * (query, queryAll, and the next page of either), as the REST API guide says for current
+ * versions (an older page said 5 queries only). A subrequest may use `@{referenceId.path}` to
+ * take a value from an earlier result (`@{newInd.id}`, `@{q.records[0].Id}`). The answer is
+ * always 200 with one `{ body, httpHeaders, httpStatusCode, referenceId }` per subrequest. With
+ * `allOrNone: true` the first failure rolls back every write; the failed subrequest keeps its
+ * error and every other one reports PROCESSING_HALTED. Without it, each subrequest stands alone,
+ * and one that refers to a failed or missing result fails with PROCESSING_HALTED. (A collection's
+ * per-record failures do not make its subrequest fail: the outer allOrNone does not yet override
+ * the collection's own, as Salesforce documents it does.)
  */
 import { apiError, restBody } from "./Errors.js"
-import { Journal } from "./Store.js"
 import type { RestContext, RestRequest, RestResponse } from "./Rest.js"
+import type { SubrequestLogEntry } from "./RequestLog.js"
+import { Journal } from "./Store.js"
 
 const maxSubrequests = 25
-const maxQueries = 5
+/** Collections and query operations together. */
+const maxBulk = 5
 
 interface Subrequest {
   readonly method: string
@@ -90,15 +96,21 @@ const readRequests = (
     ) as Record<string, unknown>
     return { method: method.toUpperCase(), url, referenceId, body: r["body"], httpHeaders: headers }
   })
-  const queries = requests.filter((r) => /\/(query|queryAll)(\/|\?|$)/.test(r.url)).length
-  if (queries > maxQueries) {
+  const bulk = requests.filter((r) => isBulk(r.url)).length
+  if (bulk > maxBulk) {
     throw apiError(
       400,
       "LIMIT_EXCEEDED",
-      `Exceeded max limit of ${maxQueries} query subrequests in a composite request`
+      `Exceeded max limit of ${maxBulk} sObject Collections and query subrequests in a composite request`
     )
   }
   return { allOrNone: allOrNone === true, requests }
+}
+
+/** Whether a subrequest URL names sObject Collections or a query operation (path only). */
+const isBulk = (url: string): boolean => {
+  const path = url.split("?")[0] ?? ""
+  return /\/composite\/sobjects(\/|$)/.test(path) || /\/(query|queryAll)(\/|$)/.test(path)
 }
 
 const referencePattern = /@\{([A-Za-z][A-Za-z0-9_]*)((?:\.[A-Za-z0-9_]+|\[\d+\])*)\}/g
@@ -172,11 +184,21 @@ export const handle = (
     const all = requests.map((sub, i) =>
       i === failedAt ? (responses[i] as SubResponse) : halted(sub.referenceId, rolledBackMessage)
     )
-    return { status: 200, body: { compositeResponse: all } }
+    return { status: 200, body: { compositeResponse: all }, subrequests: logged(requests, all) }
   }
   ctx.journal.absorb(tx)
-  return { status: 200, body: { compositeResponse: responses } }
+  return { status: 200, body: { compositeResponse: responses }, subrequests: logged(requests, responses) }
 }
+
+const logged = (
+  requests: ReadonlyArray<Subrequest>,
+  responses: ReadonlyArray<SubResponse>
+): ReadonlyArray<SubrequestLogEntry> =>
+  responses.map((r, i) => {
+    const sub = requests[i]
+    const path = (sub?.url ?? "").split("?")[0] ?? ""
+    return { method: sub?.method ?? "", path, status: r.httpStatusCode }
+  })
 
 const run = (
   ctx: RestContext,
@@ -209,6 +231,16 @@ const run = (
     )
   }
   const version = m[1] ?? ctx.version
+  // An injected status fault that matches the subrequest answers it, as the resource would.
+  const fault = ctx.subrequestFault?.(sub.method, url.pathname)
+  if (fault !== undefined) {
+    return {
+      body: fault.body ?? null,
+      httpHeaders: { ...fault.headers },
+      httpStatusCode: fault.status,
+      referenceId: sub.referenceId
+    }
+  }
   const headers = Object.fromEntries(
     Object.entries(sub.httpHeaders).map(([k, v]) => [k.toLowerCase(), String(v)])
   )

@@ -7,6 +7,10 @@
  * rule, optionally limited to `times` matches. Queued faults are consulted before rules. Faulted
  * requests are not counted against the API limit.
  *
+ * A status fault (not `drop` / `hang`) also answers a Composite subrequest whose method and path it
+ * matches, unless the Composite request itself took it first: `{ path: "/query", status: 404 }`
+ * fails the next query whether it comes alone or inside a composite.
+ *
  * `record` adds a record-level fault: a write of a matching record fails on its own (per-record
  * error in collections, the error response of a single-record call) while the request succeeds,
  * e.g. UNABLE_TO_LOCK_ROW for one record of a batch of otherwise valid records.
@@ -102,6 +106,8 @@ export interface Faults {
 export interface FaultRegistry extends Faults {
   /** Takes the fault for a request, if any (consuming a queued fault or one use of a rule). */
   readonly take: (method: string, path: string) => FaultAction | undefined
+  /** Takes a status fault (no drop or hang) for a composite subrequest, if any. */
+  readonly takeStatus: (method: string, path: string) => FaultAction | undefined
   /** Takes the record fault for a write, if any; `record` is only built when a rule could match. */
   readonly takeRecord: (
     object: string,
@@ -142,6 +148,19 @@ export const make = (): FaultRegistry => {
   const queue: Array<FaultSpec> = []
   const rules: Array<LiveRule> = []
   const recordRules: Array<LiveRecordRule> = []
+  const take = (
+    method: string,
+    path: string,
+    eligible: (f: FaultAction) => boolean
+  ): FaultAction | undefined => {
+    const q = queue.findIndex((f) => eligible(f) && matches(f, method, path))
+    if (q >= 0) return queue.splice(q, 1)[0]
+    const live = rules.find((r) => r.remaining > 0 && eligible(r.rule) && matches(r.rule, method, path))
+    if (live === undefined) return undefined
+    live.remaining--
+    if (live.remaining <= 0) rules.splice(rules.indexOf(live), 1)
+    return live.rule
+  }
   return {
     next: (fault) => {
       queue.push(fault)
@@ -183,17 +202,12 @@ export const make = (): FaultRegistry => {
         fields: live.rule.fields ?? []
       }
     },
-    take: (method, path) => {
-      const q = queue.findIndex((f) => matches(f, method, path))
-      if (q >= 0) return queue.splice(q, 1)[0]
-      const live = rules.find((r) => r.remaining > 0 && matches(r.rule, method, path))
-      if (live === undefined) return undefined
-      live.remaining--
-      if (live.remaining <= 0) rules.splice(rules.indexOf(live), 1)
-      return live.rule
-    }
+    take: (method, path) => take(method, path, () => true),
+    takeStatus: (method, path) => take(method, path, statusOnly)
   }
 }
+
+const statusOnly = (f: FaultAction): boolean => f.status !== undefined && f.drop !== true && f.hang !== true
 
 const defaultCodes: Record<number, readonly [string, string]> = {
   400: ["BAD_REQUEST", "Bad request (injected by the Salesforce emulator)"],

@@ -3,7 +3,8 @@
  *
  * Names resolve case-insensitively against the schema (INVALID_TYPE / INVALID_FIELD otherwise);
  * literals must match the field type (INVALID_QUERY_FILTER_OPERATOR otherwise, e.g. a quoted
- * dateTime). Text compares case-insensitively; `!=` and `NOT IN` keep nulls, as in SOQL. Results
+ * dateTime). Text compares case-insensitively; `!=` and `NOT IN` keep nulls, as in SOQL. A
+ * semi-join subquery runs once over its object (the recycle bin included for queryAll). Results
  * are computed once when the query runs and served in batches (2,000 by default, 200 to 2,000
  * with `Sforce-Query-Options: batchSize=N`) through `nextRecordsUrl` locators
  * `01g...-<offset>`. A cursor lives 15 minutes after its last use; a user has at most 10 open
@@ -203,18 +204,44 @@ const holds = (f: FieldDef, op: Operator, v: Value, lit: Value): boolean => {
   return op === "<" ? c < 0 : op === ">" ? c > 0 : op === "<=" ? c <= 0 : c >= 0
 }
 
-const compile = (org: Org, q: SelectQuery, o: ObjectDef, version: number, c: Condition): Predicate => {
+/**
+ * Membership in an IN list, as `=` against each value would decide it. Ids, text and numbers go
+ * through a set (an IN list of 2,000 ids over a large table would otherwise cost rows x values
+ * comparisons); other types compare value by value.
+ */
+const membership = (f: FieldDef, values: ReadonlyArray<Value>): ((v: Value) => boolean) => {
+  const hasNull = values.includes(null)
+  const present = values.filter((x): x is string | number | boolean => x !== null)
+  if (isIdField(f) || isTextual(f) || isNumeric(f)) {
+    const key = (x: string | number | boolean) => (isTextual(f) ? String(x).toLowerCase() : x)
+    const set = new Set(present.map(key))
+    return (v) => (v === null ? hasNull : set.has(key(v)))
+  }
+  return (v) => values.some((lit) => holds(f, "=", v, lit))
+}
+
+/** Where a condition is compiled: the query, its object, the API version, the recycle bin. */
+interface Scope {
+  readonly org: Org
+  readonly q: SelectQuery
+  readonly o: ObjectDef
+  readonly version: number
+  readonly includeDeleted: boolean
+}
+
+const compile = (s: Scope, c: Condition): Predicate => {
+  const { org, q, o, version } = s
   switch (c.kind) {
     case "and": {
-      const parts = c.items.map((i) => compile(org, q, o, version, i))
+      const parts = c.items.map((i) => compile(s, i))
       return (r) => parts.every((p) => p(r))
     }
     case "or": {
-      const parts = c.items.map((i) => compile(org, q, o, version, i))
+      const parts = c.items.map((i) => compile(s, i))
       return (r) => parts.some((p) => p(r))
     }
     case "not": {
-      const inner = compile(org, q, o, version, c.item)
+      const inner = compile(s, c.item)
       return (r) => !inner(r)
     }
     case "compare": {
@@ -233,11 +260,45 @@ const compile = (org: Org, q: SelectQuery, o: ObjectDef, version: number, c: Con
     }
     case "in": {
       const x = resolve(org, q, o, version, c.field)
-      const values = c.values.map((v) => literalValue(q, x.field, v, c.pos))
+      const member = membership(
+        x.field,
+        c.values.map((v) => literalValue(q, x.field, v, c.pos))
+      )
+      return (r) => member(read(org, r, x)) !== c.negated
+    }
+    case "semijoin": {
+      const x = resolve(org, q, o, version, c.field)
+      if (x.via !== undefined || !isIdField(x.field)) {
+        throw malformed(
+          q.text,
+          c.field.pos,
+          `the left operand of a semi-join or anti-join must be an id or reference field of ${o.name}, not ${c.field.path.join(".")}`
+        )
+      }
+      const sub = c.subquery
+      const so = org.schema.object(sub.from.name, version)
+      if (so === undefined) throw unknownObject(q, sub.from.name, sub.from.pos)
+      const selected = resolve(org, q, so, version, sub.select)
+      if (selected.via !== undefined || !isIdField(selected.field)) {
+        throw malformed(
+          q.text,
+          sub.select.pos,
+          `a semi-join subquery must select an id or reference field of ${so.name}, not ${sub.select.path.join(".")}`
+        )
+      }
+      const where = sub.where === undefined ? () => true : compile({ ...s, o: so }, sub.where)
+      // The subquery runs once, before the outer rows are filtered (it is not correlated).
+      const ids = new Set<Value>()
+      for (const r of org.store.all(so.name)) {
+        if ((s.includeDeleted || r.deletedAt === undefined) && where(r)) {
+          const v = r.values[selected.field.name] ?? null
+          if (v !== null) ids.add(v)
+        }
+      }
       return (r) => {
-        const v = read(org, r, x)
-        const found = values.some((lit) => holds(x.field, "=", v, lit))
-        return c.negated ? !found : found
+        const v = r.values[x.field.name] ?? null
+        // NOT IN keeps rows whose field is null, as NOT IN with values does.
+        return v === null ? c.negated : ids.has(v) !== c.negated
       }
     }
     case "like": {
@@ -259,19 +320,20 @@ const compile = (org: Org, q: SelectQuery, o: ObjectDef, version: number, c: Con
   }
 }
 
+const unknownObject = (q: SelectQuery, name: string, pos: number): ApiError =>
+  soqlError(
+    q,
+    "INVALID_TYPE",
+    pos,
+    `sObject type '${name}' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names.`
+  )
+
 /** Runs a query and returns every row (before paging). */
 export const run = (org: Org, text: string, options: RunOptions): QueryResult => {
   const q = parse(text)
   const version = Number(options.version)
   const o = org.schema.object(q.from.name, version)
-  if (o === undefined) {
-    throw soqlError(
-      q,
-      "INVALID_TYPE",
-      q.from.pos,
-      `sObject type '${q.from.name}' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names.`
-    )
-  }
+  if (o === undefined) throw unknownObject(q, q.from.name, q.from.pos)
   const selected =
     q.select.kind === "fields"
       ? q.select.fields.map((ref) => ({ ref, resolved: resolve(org, q, o, version, ref) }))
@@ -282,7 +344,10 @@ export const run = (org: Org, text: string, options: RunOptions): QueryResult =>
     if (seen.has(key)) throw malformed(q.text, ref.pos, `duplicate field selected: ${ref.path.join(".")}`)
     seen.add(key)
   }
-  const where = q.where === undefined ? () => true : compile(org, q, o, version, q.where)
+  const where =
+    q.where === undefined
+      ? () => true
+      : compile({ org, q, o, version, includeDeleted: options.includeDeleted }, q.where)
   const order = q.orderBy.map((item) => ({ item, resolved: resolve(org, q, o, version, item.field) }))
   if (q.offset !== undefined && q.offset > 2000) {
     throw new ApiError(400, [

@@ -16,6 +16,16 @@ export interface RequestLogEntry {
   readonly at: string
   /** The injected fault, if one applied. */
   readonly fault?: "status" | "drop" | "hang" | "delay"
+  /** For a Composite request: its subrequests, in order, with the status each answered. */
+  readonly subrequests?: ReadonlyArray<SubrequestLogEntry>
+}
+
+/** One subrequest of a logged Composite request. */
+export interface SubrequestLogEntry {
+  readonly method: string
+  /** The subrequest URL's path, without the query string. */
+  readonly path: string
+  readonly status: number
 }
 
 /** A bounded request log. */

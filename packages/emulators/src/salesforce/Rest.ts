@@ -12,6 +12,7 @@ import { ApiError, apiError, methodNotAllowed, notFound, restBody } from "./Erro
 import type { ApiLimits } from "./Limits.js"
 import { type Org, purgeRecycleBin, type User } from "./Org.js"
 import * as Query from "./Query.js"
+import type { SubrequestLogEntry } from "./RequestLog.js"
 import * as SObjects from "./SObjects.js"
 import type { Journal } from "./Store.js"
 
@@ -37,6 +38,8 @@ export interface RestContext {
   readonly version: string
   readonly versionNumber: number
   readonly journal: Journal
+  /** An injected status fault for a composite subrequest (method, URL path), consumed when returned. */
+  readonly subrequestFault?: (method: string, path: string) => RestResponse | undefined
 }
 
 /** A data API answer. */
@@ -44,6 +47,8 @@ export interface RestResponse {
   readonly status: number
   readonly body?: unknown
   readonly headers?: Readonly<Record<string, string>>
+  /** What a composite request carried, for the request log. */
+  readonly subrequests?: ReadonlyArray<SubrequestLogEntry>
 }
 
 /** The DML context of a request: its user, version, transaction and (second-truncated) time. */

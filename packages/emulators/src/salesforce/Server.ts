@@ -42,6 +42,7 @@ interface Answer {
   readonly body?: unknown
   readonly headers?: Readonly<Record<string, string>>
   readonly contentType?: string
+  readonly subrequests?: RequestLogEntry["subrequests"]
 }
 
 const jsonType = "application/json;charset=UTF-8"
@@ -177,7 +178,13 @@ const answer = (state: ServerState, baseUrl: string, req: IncomingMessage, url: 
       user: session.user,
       version,
       versionNumber: Number(version),
-      journal: new Journal()
+      journal: new Journal(),
+      subrequestFault: (subMethod, subPath) => {
+        const fault = state.faults.takeStatus(subMethod, subPath)
+        if (fault?.status === undefined) return undefined
+        const answer = faultAnswer(fault, fault.status, subPath)
+        return { status: answer.status, body: answer.body, headers: answer.headers ?? {} }
+      }
     },
     {
       method: method === "HEAD" ? "GET" : method,
@@ -187,7 +194,12 @@ const answer = (state: ServerState, baseUrl: string, req: IncomingMessage, url: 
       header: headerOf(req)
     }
   )
-  return { status: response.status, body: response.body, headers: { ...response.headers, ...limitHeader() } }
+  return {
+    status: response.status,
+    body: response.body,
+    headers: { ...response.headers, ...limitHeader() },
+    ...(response.subrequests === undefined ? {} : { subrequests: response.subrequests })
+  }
 }
 
 /** Starts listening on 127.0.0.1 (port 0 picks a free port). */
@@ -198,14 +210,19 @@ export const listen = (state: ServerState, port: number): Promise<RunningServer>
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? "/", "http://127.0.0.1")
     const method = (req.method ?? "GET").toUpperCase()
-    const log = (status: number, fault?: RequestLogEntry["fault"]) =>
+    const log = (
+      status: number,
+      fault?: RequestLogEntry["fault"],
+      subrequests?: RequestLogEntry["subrequests"]
+    ) =>
       state.log.push({
         method,
         path: url.pathname,
         search: url.search,
         status,
         at: state.org.clock.iso(),
-        ...(fault === undefined ? {} : { fault })
+        ...(fault === undefined ? {} : { fault }),
+        ...(subrequests === undefined ? {} : { subrequests })
       })
     let raw: Buffer
     try {
@@ -251,7 +268,7 @@ export const listen = (state: ServerState, port: number): Promise<RunningServer>
         body: restBody([{ errorCode: "UNKNOWN_EXCEPTION", message: `Salesforce emulator bug: ${message}` }])
       }
     }
-    log(result.status, fault === undefined ? undefined : "delay")
+    log(result.status, fault === undefined ? undefined : "delay", result.subrequests)
     send(res, result)
   }
 

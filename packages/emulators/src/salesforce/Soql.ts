@@ -6,9 +6,16 @@
  *   [WHERE condition]          comparisons = != <> < > <= >=, LIKE, [NOT] IN (...), NOT,
  *                               AND / OR with parentheses (mixing AND and OR at one level needs
  *                               parentheses, as in SOQL); literals: 'string', number, true,
- *                               false, null, 2026-01-01, 2026-01-01T00:00:00Z
+ *                               false, null, 2026-01-01, 2026-01-01T00:00:00Z;
+ *                               semi-joins `IdOrReference [NOT] IN (SELECT IdOrReference FROM
+ *                               Object [WHERE condition])`
  *   [ORDER BY field [ASC|DESC] [NULLS FIRST|LAST], ...]
  *   [LIMIT n] [OFFSET n]
+ *
+ * Semi-joins (IN) and anti-joins (NOT IN) keep SOQL's restrictions: at most two per WHERE, not
+ * under OR or NOT, one field selected in the subquery, no ORDER BY / LIMIT / OFFSET and no join
+ * nested inside it (the id-or-reference rule is checked against the schema in Query.ts). A
+ * statement longer than 100,000 characters, SOQL's default maximum, is refused.
  *
  * Anything else fails with MALFORMED_QUERY, positioned like Salesforce's messages
  * ("ERROR at Row:1:Column:27"). Names are resolved against the schema later (Query.ts).
@@ -54,6 +61,20 @@ export type Condition =
       readonly pos: number
     }
   | { readonly kind: "like"; readonly field: FieldRef; readonly pattern: string; readonly pos: number }
+  | {
+      readonly kind: "semijoin"
+      readonly field: FieldRef
+      readonly negated: boolean
+      readonly subquery: SubQuery
+      readonly pos: number
+    }
+
+/** The subquery of a semi-join or anti-join: one id or reference field of another object's rows. */
+export interface SubQuery {
+  readonly select: FieldRef
+  readonly from: { readonly name: string; readonly pos: number }
+  readonly where: Condition | undefined
+}
 
 /** One ORDER BY item. */
 export interface OrderItem {
@@ -295,8 +316,9 @@ class Parser {
     }
     let where: Condition | undefined
     if (this.isKeyword("WHERE")) {
-      this.next()
+      const at = this.next()
       where = this.condition()
+      this.checkJoins(where, at.pos)
     }
     const orderBy: Array<OrderItem> = []
     if (this.isKeyword("ORDER")) {
@@ -449,11 +471,9 @@ class Parser {
       if (open.text !== "(") throw this.unexpected()
       this.next()
       if (this.isKeyword("SELECT")) {
-        throw malformed(
-          this.text,
-          this.peek().pos,
-          "semi-join subqueries are not supported by the Salesforce emulator"
-        )
+        const subquery = this.subquery()
+        this.expectPunct(")")
+        return { kind: "semijoin", field, negated, subquery, pos: t.pos }
       }
       const values: Array<Literal> = [this.literal()]
       while (this.peek().text === ",") {
@@ -464,6 +484,49 @@ class Parser {
       return { kind: "in", field, negated, values, pos: t.pos }
     }
     throw this.unexpected()
+  }
+
+  /** `SELECT field FROM Object [WHERE ...]` inside `IN (...)`, up to (not including) the `)`. */
+  private subquery(): SubQuery {
+    const start = this.expectKeyword("SELECT")
+    if (this.peek().kind === "punct" && this.peek().text === "(") throw this.unexpected()
+    const select = this.fieldRef()
+    if (this.peek().text === ",") {
+      throw malformed(this.text, this.peek().pos, "a semi-join subquery selects exactly one field")
+    }
+    this.expectKeyword("FROM")
+    const fromToken = this.next()
+    if (fromToken.kind !== "ident" || fromToken.text.includes(".")) throw this.unexpected(fromToken)
+    let where: Condition | undefined
+    if (this.isKeyword("WHERE")) {
+      this.next()
+      where = this.condition()
+      if (joinsIn(where).length > 0) {
+        throw malformed(this.text, start.pos, "a semi-join or anti-join cannot be nested in another one")
+      }
+    }
+    for (const word of ["ORDER", "LIMIT", "OFFSET"]) {
+      if (this.isKeyword(word)) {
+        throw malformed(this.text, this.peek().pos, `${word} is not allowed in a semi-join subquery`)
+      }
+    }
+    return { select, from: { name: fromToken.text, pos: fromToken.pos }, where }
+  }
+
+  /** SOQL's limits on joins in a WHERE: two at most, neither under OR nor NOT. */
+  private checkJoins(where: Condition, pos: number): void {
+    const joins = joinsIn(where)
+    if (joins.length > 2) {
+      throw malformed(this.text, joins[2]?.pos ?? pos, "no more than two semi-joins or anti-joins per WHERE")
+    }
+    const misplaced = joinsUnder(where, false)
+    if (misplaced !== undefined) {
+      throw malformed(
+        this.text,
+        misplaced.pos,
+        "semi-joins and anti-joins cannot be combined with OR or NOT; use IN / NOT IN with AND"
+      )
+    }
   }
 
   private literal(): Literal {
@@ -505,9 +568,53 @@ class Parser {
   }
 }
 
+type Join = Extract<Condition, { readonly kind: "semijoin" }>
+
+/** The semi-joins and anti-joins of a condition. */
+const joinsIn = (c: Condition): ReadonlyArray<Join> => {
+  switch (c.kind) {
+    case "and":
+    case "or":
+      return c.items.flatMap(joinsIn)
+    case "not":
+      return joinsIn(c.item)
+    case "semijoin":
+      return [c]
+    default:
+      return []
+  }
+}
+
+/** The first join that sits under an OR or a NOT. */
+const joinsUnder = (c: Condition, guarded: boolean): Join | undefined => {
+  switch (c.kind) {
+    case "and":
+      return c.items.map((i) => joinsUnder(i, guarded)).find((j) => j !== undefined)
+    case "or":
+      return c.items.map((i) => joinsUnder(i, true)).find((j) => j !== undefined)
+    case "not":
+      return joinsUnder(c.item, true)
+    case "semijoin":
+      return guarded ? c : undefined
+    default:
+      return undefined
+  }
+}
+
+/** SOQL's default maximum statement length. */
+export const maxQueryLength = 100_000
+
 /** Parses a SOQL query of the supported subset; throws MALFORMED_QUERY otherwise. */
 export const parse = (text: string): SelectQuery => {
   if (text.trim() === "")
     throw new ApiError(400, [{ errorCode: "MALFORMED_QUERY", message: "A query is required (q=...)" }])
+  if (text.length > maxQueryLength) {
+    throw new ApiError(400, [
+      {
+        errorCode: "MALFORMED_QUERY",
+        message: `SOQL statements cannot be longer than ${maxQueryLength} characters (this one has ${text.length})`
+      }
+    ])
+  }
   return new Parser(text, tokenize(text)).query()
 }

@@ -18,4 +18,4 @@ export {
   type UserOptions
 } from "./Emulator.js"
 export type { FaultAction, FaultHandle, FaultMatch, FaultRule, FaultSpec, Faults } from "./Faults.js"
-export type { RequestLogEntry } from "./RequestLog.js"
+export type { RequestLogEntry, SubrequestLogEntry } from "./RequestLog.js"
