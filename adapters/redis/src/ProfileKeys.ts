@@ -13,6 +13,7 @@
  * | `<prefix>{g}tomb`          | set    | suppression tombstones of erased persons (keyed hashes)               |
  * | `<prefix>{g}audit`         | list   | the hash-chained audit log, oldest first (JSON entries)               |
  * | `<prefix>{g}auditHead`     | string | the last audit entry (JSON), for compare-and-append                   |
+ * | `<prefix>{g}keys`          | hash   | encryption key id -> check value (HMAC of a constant under the key)   |
  * | `<prefix>pm:{<profileId>}` | set    | the profile's member record hashes                                     |
  * | `<prefix>pa:{<profileId>}` | set    | profile ids merged into it (transitively)                              |
  * | `<prefix>pe:{<profileId>}` | list   | consent events attached to the profile itself (JSON, or sealed)        |
@@ -38,6 +39,7 @@ export interface ProfileKeys {
   readonly tomb: string
   readonly audit: string
   readonly auditHead: string
+  readonly keyChecks: string
   readonly members: (profileId: string) => string
   readonly absorbed: (profileId: string) => string
   readonly events: (profileId: string) => string
@@ -58,6 +60,7 @@ export const make = (prefix: string): ProfileKeys => ({
   tomb: `${prefix}{g}tomb`,
   audit: `${prefix}{g}audit`,
   auditHead: `${prefix}{g}auditHead`,
+  keyChecks: `${prefix}{g}keys`,
   members: (id) => `${prefix}pm:{${id}}`,
   absorbed: (id) => `${prefix}pa:{${id}}`,
   events: (id) => `${prefix}pe:{${id}}`,

@@ -28,7 +28,8 @@ import { Audit, type ConsentEvent, ProfileStore, ResolverConfig, SourceRecord } 
 import {
   Chunk,
   Config,
-  type ConfigError,
+  ConfigError,
+  Either,
   Duration,
   Effect,
   Layer,
@@ -41,7 +42,7 @@ import {
 import { Redis } from "ioredis"
 import { type Assignment, assign, type Component, type Held, plan } from "./Materialise.js"
 import * as ProfileKeys from "./ProfileKeys.js"
-import { classify } from "./RedisErrors.js"
+import { type Classified, classify } from "./RedisErrors.js"
 import * as Sealing from "./Sealing.js"
 
 /** A profile event (core's bundled types keep the type only through WriteResult). */
@@ -194,13 +195,6 @@ local id = redis.call('XADD', KEYS[2], '*', 'e', table.concat(members, ','))
 return added
 `
 
-/** Appends to a list while a key still holds the expected value. KEYS: guard, list. ARGV: expected, values... */
-const APPEND_IF = `
-if (redis.call('GET', KEYS[1]) or '') ~= ARGV[1] then return 0 end
-for i = 2, #ARGV do redis.call('RPUSH', KEYS[2], ARGV[i]) end
-return 1
-`
-
 /** Appends to a profile's list while the profile exists. KEYS: members, list. ARGV: values... */
 const APPEND_TO_PROFILE = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
@@ -227,7 +221,6 @@ interface Scripted extends Redis {
   lpWrite(rec: string, log: string, tomb: string, ...args: Array<string>): Promise<[string, string?]>
   lpMaterialise(mat: string, ...args: Array<string>): Promise<number>
   lpErase(...keysAndArgs: Array<string>): Promise<number>
-  lpAppendIf(guard: string, list: string, ...args: Array<string>): Promise<number>
   lpAppendToProfile(members: string, list: string, ...args: Array<string>): Promise<number>
   lpAudit(head: string, list: string, expected: string, entry: string): Promise<number>
   lpReseal(hash: string, field: string, expected: string, value: string): Promise<number>
@@ -254,11 +247,11 @@ const timeOf = (r: Rec): number => (r.updatedAt === undefined ? 0 : Date.parse(r
 const HMGET_CHUNK = 1_000
 
 /** A failed Redis call as a StoreError naming the step and the failure's code, never the reply text. */
-const storeError = (step: string) => (e: unknown) => {
+const storeError = (step: string, lastConnection?: () => Classified | undefined) => (e: unknown) => {
   if (e instanceof ProfileStore.StoreError) return e
   if (e instanceof Sealing.SealingError)
     return new StoreError({ reason: "Unknown", detail: `${step}: ${e.problem}` })
-  const { reason, code } = classify(e)
+  const { reason, code } = classify(e, lastConnection?.())
   return new StoreError({
     reason: reason === "Transport" ? "Transport" : "Unknown",
     detail: `${step} failed${code === undefined ? "" : ` (${code})`}`
@@ -274,28 +267,37 @@ export const make = (
       try: () => (options.encryption === undefined ? Sealing.plain : Sealing.make(options.encryption)),
       catch: storeError("encryption")
     })
+    let last: Classified | undefined
+    const lastConnection = () => last
+    const url = options.url ?? "redis://127.0.0.1:6379"
     const redis = yield* Effect.acquireRelease(
       Effect.sync(() => {
-        const url = options.url ?? "redis://127.0.0.1:6379"
         const r = new Redis(url, {
           ...(options.username === undefined ? {} : { username: options.username }),
           ...(options.password === undefined ? {} : { password: Redacted.value(options.password) }),
           lazyConnect: true,
           maxRetriesPerRequest: 1,
+          // Reconnect soon after a restart; the store's own attempts bound how long an operation waits.
+          retryStrategy: (times: number) => Math.min(100 * times, 1_000),
+          disconnectTimeout: 200,
           commandTimeout: Duration.toMillis(Duration.decode(options.commandTimeout ?? Duration.seconds(30))),
           connectTimeout: Duration.toMillis(Duration.decode(options.connectTimeout ?? Duration.seconds(5))),
           scripts: {
             lpWrite: { lua: WRITE, numberOfKeys: 3 },
             lpMaterialise: { lua: MATERIALISE, numberOfKeys: 1 },
             lpErase: { lua: ERASE, numberOfKeys: 6 },
-            lpAppendIf: { lua: APPEND_IF, numberOfKeys: 2 },
             lpAppendToProfile: { lua: APPEND_TO_PROFILE, numberOfKeys: 2 },
             lpAudit: { lua: AUDIT, numberOfKeys: 2 },
             lpReseal: { lua: RESEAL, numberOfKeys: 1 }
           }
         })
-        // Socket and reply messages may name hosts or echo values: failures are classified where they surface.
-        r.on("error", () => undefined)
+        // Only the classification is kept: socket and reply messages may name hosts or echo values.
+        r.on("error", (e: unknown) => {
+          last = classify(e, last)
+        })
+        r.on("ready", () => {
+          last = undefined
+        })
         return r as Scripted
       }),
       (r) =>
@@ -310,10 +312,45 @@ export const make = (
           Effect.ensuring(Effect.sync(() => r.disconnect()))
         )
     )
-    return makeOn(redis, options, sealer)
+    yield* Effect.tryPromise({
+      try: () => verify(redis, url, ProfileKeys.make(options.keyPrefix ?? "lp:"), sealer),
+      catch: storeError("open", lastConnection)
+    })
+    return makeOn(redis, options, sealer, lastConnection)
   })
 
-const makeOn = (redis: Scripted, options: Options, sealer: Sealing.Sealer): RedisProfileStore => {
+/**
+ * Checks, once at open, what would otherwise fail late or silently: that the connection is on the
+ * database the URL names (a SELECT the server refuses leaves ioredis on database 0), and that every
+ * encryption key matches the key the store's values under its id were sealed with (a process with
+ * a different key would otherwise write values nobody else can open).
+ */
+const verify = async (
+  redis: Scripted,
+  url: string,
+  keys: ProfileKeys.ProfileKeys,
+  sealer: Sealing.Sealer
+) => {
+  const path = /^rediss?:\/\/[^/]*\/(\d+)/.exec(url)?.[1]
+  const info = await redis.client("INFO")
+  const db = /\bdb=(\d+)/.exec(String(info))?.[1]
+  if (db !== undefined && db !== (path ?? "0"))
+    throw new StoreError({ reason: "Unknown", detail: `open: the server refused database ${path ?? "0"}` })
+  for (const [id, check] of sealer.checks) {
+    await redis.hsetnx(keys.keyChecks, id, check)
+    if ((await redis.hget(keys.keyChecks, id)) !== check)
+      throw new Sealing.SealingError({
+        problem: `key "${id}" differs from the key this store's values under "${id}" were sealed with`
+      })
+  }
+}
+
+const makeOn = (
+  redis: Scripted,
+  options: Options,
+  sealer: Sealing.Sealer,
+  lastConnection: () => Classified | undefined
+): RedisProfileStore => {
   const config = options.resolver ?? ResolverConfig.defaults
   const keys = ProfileKeys.make(options.keyPrefix ?? "lp:")
   const secret = Buffer.from(Redacted.value(options.secret), "utf8")
@@ -560,7 +597,7 @@ const makeOn = (redis: Scripted, options: Options, sealer: Sealing.Sealer): Redi
     f: () => Promise<A>,
     locked = true
   ): Effect.Effect<A, ProfileStore.StoreError> => {
-    const once = Effect.tryPromise({ try: f, catch: storeError(step) })
+    const once = Effect.tryPromise({ try: f, catch: storeError(step, lastConnection) })
     const retried = once.pipe(
       Effect.retry({
         times: attempts - 1,
@@ -806,7 +843,7 @@ const makeOn = (redis: Scripted, options: Options, sealer: Sealing.Sealer): Redi
     return changed
   }
 
-  const profilesStream: Stream.Stream<ProfileStore.StoredProfile, ProfileStore.StoreError> =
+  const pages: Stream.Stream<ProfileStore.StoredProfile, ProfileStore.StoreError> =
     Stream.paginateChunkEffect("0", (scan) =>
       run(
         "scan profiles",
@@ -825,6 +862,20 @@ const makeOn = (redis: Scripted, options: Options, sealer: Sealing.Sealer): Redi
         false
       ).pipe(Effect.map(([profiles, next]) => [Chunk.unsafeFromArray(profiles), next] as const))
     )
+
+  /** Materialises first when the derived state lags the log (a writer killed before it materialised). */
+  const upToDate = async () => {
+    const [mat, last] = await Promise.all([
+      redis.get(keys.mat),
+      redis.xrevrange(keys.log, "+", "-", "COUNT", 1)
+    ])
+    const head = last[0]?.[0] ?? "0-0"
+    if ((mat ?? "0-0") !== head) await sync()
+  }
+
+  const profilesStream: Stream.Stream<ProfileStore.StoredProfile, ProfileStore.StoreError> = Stream.unwrap(
+    Effect.as(run("profiles", upToDate), pages)
+  )
 
   return {
     config,
@@ -932,18 +983,36 @@ export const fromEnv = (
     keys: Config.option(Config.redacted("LIVING_PROFILE_ENCRYPTION_KEYS")),
     current: Config.option(Config.string("LIVING_PROFILE_ENCRYPTION_CURRENT"))
   }).pipe(
-    Config.map((c) => ({
-      ...rest,
-      secret: c.secret,
-      ...(Option.isSome(c.url) ? { url: c.url.value } : {}),
-      ...(Option.isSome(c.username) ? { username: c.username.value } : {}),
-      ...(Option.isSome(c.password) ? { password: c.password.value } : {}),
-      ...(Option.isSome(c.keyPrefix) ? { keyPrefix: c.keyPrefix.value } : {}),
-      ...(Option.isSome(c.keys) && Option.isSome(c.current)
-        ? { encryption: { keys: parseKeyRing(Redacted.value(c.keys.value)), current: c.current.value } }
-        : {})
-    }))
+    Config.mapOrFail((c) =>
+      Option.isSome(c.keys) !== Option.isSome(c.current)
+        ? Either.left(
+            ConfigError.InvalidData(
+              [],
+              "LIVING_PROFILE_ENCRYPTION_KEYS and LIVING_PROFILE_ENCRYPTION_CURRENT go together: set both or neither"
+            )
+          )
+        : Either.right({ ...rest, ...optionsOf(c) })
+    )
   )
+
+const optionsOf = (c: {
+  readonly url: Option.Option<string>
+  readonly username: Option.Option<string>
+  readonly password: Option.Option<Redacted.Redacted<string>>
+  readonly secret: Redacted.Redacted<string>
+  readonly keyPrefix: Option.Option<string>
+  readonly keys: Option.Option<Redacted.Redacted<string>>
+  readonly current: Option.Option<string>
+}): Options => ({
+  secret: c.secret,
+  ...(Option.isSome(c.url) ? { url: c.url.value } : {}),
+  ...(Option.isSome(c.username) ? { username: c.username.value } : {}),
+  ...(Option.isSome(c.password) ? { password: c.password.value } : {}),
+  ...(Option.isSome(c.keyPrefix) ? { keyPrefix: c.keyPrefix.value } : {}),
+  ...(Option.isSome(c.keys) && Option.isSome(c.current)
+    ? { encryption: { keys: parseKeyRing(Redacted.value(c.keys.value)), current: c.current.value } }
+    : {})
+})
 
 const parseKeyRing = (text: string): Record<string, Redacted.Redacted<string>> => {
   const out: Record<string, Redacted.Redacted<string>> = {}

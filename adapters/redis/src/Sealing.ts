@@ -35,6 +35,11 @@ export interface Sealer {
   readonly open: (value: string) => string
   /** Whether a stored value is sealed under the current key (plain values are not). */
   readonly isCurrent: (value: string) => boolean
+  /**
+   * A check value per key id (HMAC of a constant under the key): a store records them and refuses
+   * a process whose key under the same id differs, before it seals anything with it.
+   */
+  readonly checks: ReadonlyArray<readonly [keyId: string, check: string]>
 }
 
 /** Values stored as they are. */
@@ -45,7 +50,8 @@ export const plain: Sealer = {
       throw new SealingError({ problem: "a sealed value, and no key ring is configured" })
     return value
   },
-  isCurrent: (value) => !value.startsWith("~")
+  isCurrent: (value) => !value.startsWith("~"),
+  checks: []
 }
 
 interface Key {
@@ -82,10 +88,20 @@ export const make = (encryption: Encryption): Sealer => {
       if (key === undefined)
         throw new SealingError({ problem: `value sealed under key "${id}", not in keys` })
       const raw = Buffer.from(value.slice(end + 1), "base64url")
-      const decipher = createDecipheriv("aes-256-gcm", key.data, raw.subarray(0, 12))
-      decipher.setAuthTag(raw.subarray(12, 28))
-      return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString("utf8")
+      try {
+        const decipher = createDecipheriv("aes-256-gcm", key.data, raw.subarray(0, 12))
+        decipher.setAuthTag(raw.subarray(12, 28))
+        return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString("utf8")
+      } catch {
+        throw new SealingError({
+          problem: `a value sealed under key "${id}" does not open with that key (a different key, or a damaged value)`
+        })
+      }
     },
-    isCurrent: (value) => value.startsWith(prefix)
+    isCurrent: (value) => value.startsWith(prefix),
+    checks: [...ring].map(
+      ([id, key]) =>
+        [id, createHmac("sha256", key.data).update("living-profile/key-check").digest("base64url")] as const
+    )
   }
 }
