@@ -314,7 +314,21 @@ export const make = (
     )
     yield* Effect.tryPromise({
       try: () => verify(redis, url, ProfileKeys.make(options.keyPrefix ?? "lp:"), sealer),
-      catch: storeError("open", lastConnection)
+      catch: (e) => {
+        if (e instanceof ProfileStore.StoreError || e instanceof Sealing.SealingError)
+          return storeError("open")(e)
+        const { reason, code } = classify(e, last)
+        const why = code === undefined ? "" : ` (${code})`
+        return new StoreError({
+          reason: reason === "Transport" ? "Transport" : "Unknown",
+          detail:
+            reason === "Transport"
+              ? `cannot connect${why}`
+              : reason === "Unauthorized"
+                ? `the server refused the credentials${why}`
+                : `the server refused to set up the connection${why}`
+        })
+      }
     })
     return makeOn(redis, options, sealer, lastConnection)
   })

@@ -137,7 +137,8 @@ const connect = async (
   store.redis.on("error", listener)
   let thrown: unknown
   try {
-    await store.redis.connect()
+    // The store connects when it opens; an older adapter connects lazily.
+    if (store.redis.status !== "ready") await store.redis.connect()
     // Answered after the connection's setup commands (AUTH, SELECT), whose failures precede it.
     await store.redis.ping()
   } catch (e) {
