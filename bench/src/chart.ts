@@ -120,6 +120,13 @@ export const si = (x: number): string => {
 
 const grouped = (x: number): string => x.toLocaleString("en-US")
 
+/** A latency cell: `p50 / p99` in milliseconds, for results that measure latency. */
+const latency = (r: BenchResult): string => {
+  const p50 = num(r, "p50Ms")
+  const p99 = num(r, "p99Ms")
+  return p50 === undefined || p99 === undefined ? "" : `${grouped(p50)} / ${grouped(p99)}`
+}
+
 /** The Markdown table of the given results (already reduced to the latest per key). */
 export const renderTable = (rows: ReadonlyArray<BenchResult>, source: string): string => {
   const nodes = [...new Set(rows.map((r) => str(r, "node")).filter((n) => n !== undefined))].sort()
@@ -134,6 +141,7 @@ export const renderTable = (rows: ReadonlyArray<BenchResult>, source: string): s
     "precision",
     "recall",
     "F1",
+    "p50 / p99 ms",
     "at (UTC)",
     "command"
   ]
@@ -144,10 +152,11 @@ export const renderTable = (rows: ReadonlyArray<BenchResult>, source: string): s
     "",
     `Latest result per (scenario, data set, records), from ${source}` +
       (nodes.length === 0 ? "." : `; node ${nodes.join(", ")}.`) +
-      " For `consent` and `consent-build`, records are profiles.",
+      " For `consent` and `consent-build`, records are profiles; for `end-to-end`, persons, with changes" +
+      " per second and the latency of a change (p50 / p99).",
     "",
     `| ${cols.join(" | ")} |`,
-    `|${cols.map((_, i) => (i >= 2 && i <= 9 ? "---:" : "---")).join("|")}|`
+    `|${cols.map((_, i) => (i >= 2 && i <= 10 ? "---:" : "---")).join("|")}|`
   ]
   for (const r of sortRows(rows)) {
     const at = str(r, "at")
@@ -163,6 +172,7 @@ export const renderTable = (rows: ReadonlyArray<BenchResult>, source: string): s
         opt(num(r, "precision")),
         opt(num(r, "recall")),
         opt(num(r, "f1")),
+        latency(r),
         at === undefined ? "" : at.slice(0, 16).replace("T", " "),
         `\`${commandOf(r)}\``
       ]

@@ -21,6 +21,12 @@ export const median = (xs: ReadonlyArray<number>): number => {
   return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2
 }
 
+/** The q-quantile (0 < q <= 1) of a non-empty list by nearest rank: a value of the list, never interpolated. */
+export const percentile = (xs: ReadonlyArray<number>, q: number): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!
+}
+
 /** Seconds taken by `f`. */
 export const time = (f: () => void): number => {
   const t0 = process.hrtime.bigint()
