@@ -250,7 +250,8 @@ const scoreInto = (
   config: ResolverConfig,
   sharedMask: number,
   out: Scored,
-  ev?: Array<Evidence>
+  ev?: Array<Evidence>,
+  floor?: number
 ): void => {
   const w = config.weights
   let fnL = nameLevel(a.fn, b.fn, config)
@@ -291,6 +292,17 @@ const scoreInto = (
   }
   const dL = dobLevel(a.dob, b.dob)
   const dw = weightOf(w.birthDate, dL)
+  if (floor !== undefined) {
+    // Names and birth date decide the veto; when the fields left cannot lift the score to the
+    // floor, their comparisons (string similarity, most of the cost) are skipped. The margin keeps
+    // rounding from ever skipping a pair whose exact score would reach the floor.
+    const bound = score + dw + maxRest(config)
+    if (bound < floor - 1e-6) {
+      out.score = bound
+      out.veto = vetoOf(fnL, dL)
+      return
+    }
+  }
   const pL = postcodeLevel(a.postcode, b.postcode)
   const pw = weightOf(w.postcode, pL)
   const sL = streetLevel(a, b)
@@ -326,10 +338,28 @@ const scoreInto = (
       ev?.push({ field: "phone", level: "different", weight: cw })
     }
   }
+  out.score = score
+  out.veto = vetoOf(fnL, dL)
+}
+
+const vetoOf = (fnL: number, dL: number): boolean => {
   const fnAgree = fnL === EXACT || fnL === CLOSE || fnL === INITIAL
   const dobAgree = dL === EXACT || dL === CLOSE || dL === FUZZY
-  out.score = score
-  out.veto = (fnL === DIFFERENT && !dobAgree) || (dL === DIFFERENT && !fnAgree)
+  return (fnL === DIFFERENT && !dobAgree) || (dL === DIFFERENT && !fnAgree)
+}
+
+const restBounds = new WeakMap<ResolverConfig, number>()
+
+/** The most the fields scored after names and birth date can add to a score. */
+const maxRest = (config: ResolverConfig): number => {
+  let r = restBounds.get(config)
+  if (r !== undefined) return r
+  const w = config.weights
+  const most = (x: Weights) => Math.max(0, x.exact, x.close, x.fuzzy, x.different)
+  r = most(w.postcode) + most(w.street) + most(w.city) + 2 * Math.max(0, w.identifierConflict)
+  for (const f of config.extraFields) r += most(f.weights)
+  restBounds.set(config, r)
+  return r
 }
 
 /**
@@ -344,6 +374,23 @@ export const score = (
   out: Scored
 ): Scored => {
   scoreInto(a, b, config, sharedMask, out)
+  return out
+}
+
+/**
+ * `score` for a yes/no decision against `threshold`: `out.veto` is exact, and so is `out.score`
+ * whenever it could reach the threshold; otherwise the comparison may stop early and `out.score`
+ * is only an upper bound, still below the threshold. What the engine runs on every candidate pair.
+ */
+export const decide = (
+  a: Features,
+  b: Features,
+  config: ResolverConfig,
+  sharedMask: number,
+  out: Scored,
+  threshold: number
+): Scored => {
+  scoreInto(a, b, config, sharedMask, out, undefined, threshold)
   return out
 }
 

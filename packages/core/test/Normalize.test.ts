@@ -1,4 +1,12 @@
 import fc from "fast-check"
+import {
+  type CountryCode,
+  getCountries,
+  getCountryCallingCode,
+  getExampleNumber,
+  parsePhoneNumberFromString
+} from "libphonenumber-js/max"
+import examples from "libphonenumber-js/mobile/examples"
 import { describe, expect, it } from "vitest"
 import * as Normalize from "../src/Normalize.js"
 
@@ -595,5 +603,70 @@ describe("phone cache seeding", () => {
     }
     // A +-prefixed number ignores the region, so the seeded E.164 key is shared across regions.
     expect(Normalize.phone("+90 532 111 2233", "DE")).toBe(Normalize.phone("0532 111 22 33", "TR"))
+  })
+})
+
+describe("Normalize.phoneFast", () => {
+  // The fast path must answer exactly as the library does wherever it answers at all: compared
+  // here on numbers derived from every country's example number (valid and broken), written with
+  // "+", an IDD prefix, a national prefix, the bare country code, and read in several regions.
+  const libraryE164 = (compact: string, region: string): string => {
+    const p =
+      region === ""
+        ? parsePhoneNumberFromString(compact)
+        : parsePhoneNumberFromString(compact, region as CountryCode)
+    return p === undefined || !p.isValid() ? "" : p.number
+  }
+
+  it("agrees with libphonenumber wherever it answers", () => {
+    let seed = 12345
+    const rnd = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0
+      return seed % n
+    }
+    const digits = (n: number) => {
+      let out = ""
+      for (let i = 0; i < n; i++) out += String(rnd(10))
+      return out
+    }
+    const countries = getCountries()
+    let answered = 0
+    const mismatches: Array<string> = []
+    const check = (compact: string, region: string) => {
+      const fast = Normalize.phoneFast(compact, region)
+      if (fast === undefined) return
+      answered++
+      const expected = libraryE164(compact, region)
+      if (fast !== expected) mismatches.push(`${region || "-"} ${compact}: ${fast} vs ${expected}`)
+    }
+    for (const c of countries) {
+      const cc = getCountryCallingCode(c)
+      const base = getExampleNumber(c, examples)?.nationalNumber ?? digits(9)
+      for (let k = 0; k < 6; k++) {
+        const cut = rnd(base.length + 1)
+        const nsn = base.slice(0, cut) + digits(Math.max(0, base.length - cut + rnd(3) - 1))
+        for (const region of ["", c, countries[rnd(countries.length)]!]) {
+          check(`+${cc}${nsn}`, "")
+          check(`+${cc}0${nsn}`, "")
+          check(nsn, region)
+          check(`0${nsn}`, region)
+          check(`1${nsn}`, region)
+          check(`${cc}${nsn}`, region)
+          check(`00${cc}${nsn}`, region)
+          check(digits(4 + rnd(12)), region)
+        }
+      }
+    }
+    expect(mismatches).toEqual([])
+    // Most of these shapes are for the fast path to answer, not to hand back.
+    expect(answered).toBeGreaterThan(10_000)
+  })
+
+  it("leaves rarer shapes to the library", () => {
+    expect(Normalize.phoneFast("+0123456789", "")).toBeUndefined()
+    expect(Normalize.phoneFast("05321112233x12", "TR")).toBeUndefined()
+    expect(Normalize.phoneFast("05321112233", "TR")).toBe("+905321112233")
+    expect(Normalize.phoneFast("00905321112233", "DE")).toBe("+905321112233")
+    expect(Normalize.phoneFast("05321112233", "")).toBe("")
   })
 })

@@ -11,13 +11,13 @@
  * profile is a connected component of the edges (the cluster-size cap is the one exception,
  * and says so with a warning event).
  */
+import { Buffer } from "node:buffer"
 import * as Matcher from "../Matcher.js"
 import { ProfileEvent } from "../ProfileEvent.js"
 import type { ResolverConfig } from "../ResolverConfig.js"
 import type { RecordRef, SourceRecord } from "../SourceRecord.js"
-import { recordKey } from "../SourceRecord.js"
-import { BlockTable, IntColumn } from "./blockTable.js"
-import { blockingKeys } from "./blocking.js"
+import { BlockTable, IntColumn, RecordIndex } from "./blockTable.js"
+import { type KeyWriter, writeBlockingKeys } from "./blocking.js"
 
 /** Flags of a block. */
 const IDENT = 1
@@ -44,11 +44,29 @@ export class Engine {
   // records, by dense id (ids are never reused, so an id also orders records by first arrival)
   readonly refs: Array<RecordRef | undefined> = []
   /**
-   * Each live record as its JSON text: one leaf string instead of a graph of small objects, which
-   * at a million records halves the memory and spares the garbage collector ~40M objects to trace.
+   * Each live record as its JSON text in UTF-8, in large off-heap chunks: a graph of small objects
+   * would double the memory, and even one string per record is copied twice by the young-generation
+   * collector before it settles (at a million records that copying was most of the GC time).
+   * A record's bytes are [payOff, payOff + payLen) of chunk payAt (-1: not live).
    */
-  private readonly payload: Array<string | undefined> = []
-  readonly feats: Array<Matcher.Features | undefined> = []
+  private chunks: Array<Buffer> = []
+  private chunkUsed = 0
+  private liveBytes = 0
+  private deadBytes = 0
+  private readonly payAt = new IntColumn(1 << 16, -1)
+  private readonly payOff = new IntColumn(1 << 16, 0)
+  private readonly payLen = new IntColumn(1 << 16, 0)
+  /**
+   * Matching features of each live record, FEAT_STRIDE strings per record in one flat array, and
+   * its identifier-type mask: no object per record (a million of them cost ~100 MB and GC time).
+   */
+  private readonly fstr: Array<string | undefined> = []
+  private readonly fmask = new IntColumn(1 << 16, 0)
+  /** Extra-field values per record (only with configured extra fields). */
+  private readonly extras: Array<ReadonlyArray<string> | undefined> = []
+  // Two reusable views that scoring fills from the columns.
+  private readonly viewA: MutableFeatures = emptyFeatures()
+  private readonly viewB: MutableFeatures = emptyFeatures()
   // Block ids of each record: a range [recStart, recStart + recCount) of one shared pool, so that
   // a million records do not cost a million small arrays. An update appends a fresh range.
   private readonly recStart = new IntColumn(1 << 16, -1)
@@ -56,16 +74,43 @@ export class Engine {
   private readonly pool = new IntColumn(1 << 18, 0)
   private poolEnd = 0
   readonly adj: Array<Array<number> | undefined> = []
-  private readonly byKey = new Map<string, number>()
+  private readonly byKey = new RecordIndex((r, source, id) => {
+    const ref = this.refs[r]
+    return ref !== undefined && ref.id === id && ref.source === source
+  })
 
   // blocks
   private readonly table = new BlockTable(1 << 16)
-  private readonly blockSize = new IntColumn(1 << 16, 0)
-  private readonly blockHead = new IntColumn(1 << 16, -1)
-  private readonly blockFlags = new IntColumn(1 << 16, 0)
-  /** Members of blocks with two or more records (singletons live in blockHead alone). */
+  /**
+   * Per block, BLOCK_STRIDE slots side by side (size, head: the member of a one-record block or -1,
+   * flags), so that attaching a record touches one cache line per block rather than three.
+   */
+  private readonly blk = new IntColumn(1 << 18, 0)
+  /** Members of blocks with two or more records (a one-record block keeps its member in B_HEAD). */
   private readonly blockMore: Array<Array<number> | undefined> = []
   private blockCount = 0
+  // The block ids of the record being attached, filled by `keyWriter` as it hashes each key.
+  private readonly keyBlocks: Array<number> = []
+  private keyCount = 0
+  private keyTag = 0
+  private keyId = ""
+  private readonly keyWriter: KeyWriter = {
+    begin: (tag) => {
+      this.keyTag = tag
+      this.table.begin()
+      this.table.code(tag)
+    },
+    text: (s, from, to) => {
+      // An identifier key is its tag and one part, the identifier (new blocks read its type).
+      if (this.keyTag === 105 /* i */) this.keyId = s
+      this.table.text(s, from, to)
+    },
+    end: () => {
+      let b = this.table.internStreamed(this.blockCount)
+      if (b === this.blockCount) b = this.newBlock(this.keyTag, this.keyId)
+      this.keyBlocks[this.keyCount++] = b
+    }
+  }
 
   // union-find with circular member lists
   private readonly parent = new IntColumn(1 << 16, 0)
@@ -114,34 +159,99 @@ export class Engine {
 
   /** Whether record `r` is live. */
   isLive(r: number): boolean {
-    return this.payload[r] !== undefined
+    return this.payAt.data[r]! >= 0
   }
 
   /** A live record, decoded from its stored JSON (a fresh object per call). */
   record(r: number): SourceRecord | undefined {
-    const json = this.payload[r]
+    const json = this.payloadText(r)
     return json === undefined ? undefined : (JSON.parse(json) as SourceRecord)
+  }
+
+  private payloadText(r: number): string | undefined {
+    const c = this.payAt.data[r]!
+    if (c < 0) return undefined
+    const off = this.payOff.data[r]!
+    return this.chunks[c]!.toString("utf8", off, off + this.payLen.data[r]!)
+  }
+
+  /** The chunk that takes the next `room` bytes (a new one when the last is too full). */
+  private chunkFor(room: number, exact: () => number): number {
+    const c = this.chunks.length - 1
+    if (c >= 0 && this.chunkUsed + room <= this.chunks[c]!.length) return c
+    this.chunks.push(Buffer.alloc(Math.max(CHUNK_BYTES, exact())))
+    this.chunkUsed = 0
+    return c + 1
+  }
+
+  private storePayload(r: number, json: string): void {
+    // UTF-8 takes at most three bytes per UTF-16 code unit.
+    const c = this.chunkFor(json.length * 3, () => Buffer.byteLength(json))
+    const n = this.chunks[c]!.write(json, this.chunkUsed, "utf8")
+    this.payAt.data[r] = c
+    this.payOff.data[r] = this.chunkUsed
+    this.payLen.data[r] = n
+    this.chunkUsed += n
+    this.liveBytes += n
+  }
+
+  /** Overwrites a record's stored bytes (erasure: the text does not linger in the chunk). */
+  private dropPayload(r: number): void {
+    const c = this.payAt.data[r]!
+    if (c < 0) return
+    const off = this.payOff.data[r]!
+    const n = this.payLen.data[r]!
+    this.chunks[c]!.fill(0, off, off + n)
+    this.payAt.data[r] = -1
+    this.payLen.data[r] = 0
+    this.liveBytes -= n
+    this.deadBytes += n
+    // Updates and removals leave holes; once they outweigh the live bytes, copy the live records
+    // into fresh chunks, so a store that keeps updating the same records stays the same size.
+    if (this.deadBytes > this.liveBytes && this.deadBytes > CHUNK_BYTES) this.compactPayloads()
+  }
+
+  private compactPayloads(): void {
+    const old = this.chunks
+    this.chunks = []
+    this.chunkUsed = 0
+    const at = this.payAt.data
+    for (let r = 0; r < this.refs.length; r++) {
+      const from = at[r]!
+      if (from < 0) continue
+      const off = this.payOff.data[r]!
+      const n = this.payLen.data[r]!
+      const c = this.chunkFor(n, () => n)
+      old[from]!.copy(this.chunks[c]!, this.chunkUsed, off, off + n)
+      at[r] = c
+      this.payOff.data[r] = this.chunkUsed
+      this.chunkUsed += n
+    }
+    for (const chunk of old) chunk.fill(0)
+    this.deadBytes = 0
   }
 
   /** Dense id of a record key, or undefined. */
   idOf(ref: RecordRef): number | undefined {
-    return this.byKey.get(recordKey(ref))
+    const r = this.byKey.get(ref.source, ref.id)
+    return r < 0 ? undefined : r
   }
 
   /** Adds or replaces a record. Call `settle()` after a batch to re-cluster what changed. */
   upsert(record: SourceRecord): UpsertOutcome {
-    const key = recordKey(record)
-    const existing = this.byKey.get(key)
+    const existing = this.byKey.get(record.source, record.id)
     const json = JSON.stringify(record)
-    if (existing === undefined) {
+    if (existing < 0) {
       const r = this.refs.length
       this.refs.push({ source: record.source, id: record.id })
-      this.payload.push(json)
-      this.feats.push(undefined)
+      this.payAt.ensure(r)
+      this.payOff.ensure(r)
+      this.payLen.ensure(r)
+      this.storePayload(r, json)
       this.recStart.ensure(r)
       this.recCount.ensure(r)
       this.adj.push(undefined)
-      this.byKey.set(key, r)
+      this.byKey.add(record.source, record.id, r)
       this.parent.ensure(r)
       this.size.ensure(r)
       this.next.ensure(r)
@@ -152,10 +262,11 @@ export class Engine {
       this.attach(r, record)
       return "created"
     }
-    if (this.payload[existing] === json) return "unchanged"
+    if (this.payloadText(existing) === json) return "unchanged"
     if (timeOf(record) < timeOf(this.record(existing)!)) return "stale"
     this.detachEvidence(existing)
-    this.payload[existing] = json
+    this.dropPayload(existing)
+    this.storePayload(existing, json)
     this.dirty.add(existing)
     this.attach(existing, record)
     return "updated"
@@ -163,13 +274,11 @@ export class Engine {
 
   /** Removes a record; its profile is re-evaluated at the next `settle()`. */
   remove(ref: RecordRef): boolean {
-    const key = recordKey(ref)
-    const r = this.byKey.get(key)
-    if (r === undefined) return false
+    const r = this.byKey.get(ref.source, ref.id)
+    if (r < 0) return false
     this.detachEvidence(r)
-    this.byKey.delete(key)
-    this.payload[r] = undefined
-    this.feats[r] = undefined
+    this.byKey.delete(ref.source, ref.id)
+    this.dropPayload(r)
     this.stats.records--
     this.dirty.add(r)
     return true
@@ -177,7 +286,7 @@ export class Engine {
 
   /** Drops the bare ref a removed record left behind (erasure: not even its id stays). */
   forget(r: number): void {
-    if (this.payload[r] === undefined) this.refs[r] = undefined
+    if (!this.isLive(r)) this.refs[r] = undefined
   }
 
   /** Profile ids that were merged into `id` (directly or through other aliases). */
@@ -191,33 +300,29 @@ export class Engine {
 
   private attach(r: number, record: SourceRecord): void {
     const f = Matcher.features(record, this.config)
-    this.feats[r] = f
-    const keys = blockingKeys(f, this.config)
+    this.storeFeatures(r, f)
+    this.keyCount = 0
+    writeBlockingKeys(f, this.config, this.keyWriter)
+    const keys = this.keyBlocks
     const start = this.poolEnd
-    const nkeys = keys.length
+    const nkeys = this.keyCount
     this.pool.ensure(start + nkeys)
     this.poolEnd += nkeys
     this.recStart.data[r] = start
     this.recCount.data[r] = nkeys
     let transitioned: Array<number> | undefined
     for (let i = 0; i < nkeys; i++) {
-      const k = keys[i]!
-      let b = this.table.intern(k, this.blockCount)
-      if (b === this.blockCount) b = this.newBlock(k)
+      const b = keys[i]!
       this.pool.data[start + i] = b
-      const n = ++this.blockSize.data[b]!
-      if (n === 1) this.blockHead.data[b] = r
+      const n = ++this.blk.data[b * BLOCK_STRIDE + B_SIZE]!
+      if (n === 1) this.blk.data[b * BLOCK_STRIDE + B_HEAD] = r
       else {
-        let more = this.blockMore[b]
-        if (more === undefined) {
-          more = [this.blockHead.data[b]!]
-          this.blockMore[b] = more
-        }
-        more.push(r)
+        const more = this.blockMore[b]
+        this.blockMore[b] =
+          more === undefined ? [this.blk.data[b * BLOCK_STRIDE + B_HEAD]!, r] : appended(more, r)
         if (n === this.limitOf(b) + 1) (transitioned ??= []).push(b)
       }
     }
-    f.ids = Matcher.NO_IDS
     const pool = this.pool.data
 
     // Score every candidate once; identifier blocks learn whether they are ambiguous from it.
@@ -228,16 +333,18 @@ export class Engine {
     const scores = this.candidateScores
     const vetoes = this.candidateVetoes
     let count = 0
+    // Every candidate is scored against r: load r's features once.
+    this.view(this.viewA, r)
     for (let i = start; i < start + nkeys; i++) {
       const b = pool[i]!
-      const size = this.blockSize.data[b]!
+      const size = this.blk.data[b * BLOCK_STRIDE + B_SIZE]!
       if (size < 2 || size > this.limitOf(b)) continue
       const more = this.blockMore[b]!
       for (let j = 0; j < more.length; j++) {
         const m = more[j]!
         if (m === r || stamp[m] === gen) continue
         stamp[m] = gen
-        this.scorePair(r, m)
+        this.scorePair(r, m, true)
         candidates[count] = m
         scores[count] = this.scratch.score
         vetoes[count] = this.scratch.veto ? 1 : 0
@@ -247,11 +354,11 @@ export class Engine {
     this.stats.candidatePairs += count
     for (let k = start; k < start + nkeys; k++) {
       const b = pool[k]!
-      const flags = this.blockFlags.data[b]!
+      const flags = this.blk.data[b * BLOCK_STRIDE + B_FLAGS]!
       if ((flags & IDENT) === 0 || (flags & AMBIGUOUS) !== 0 || !this.usable(b)) continue
       for (let i = 0; i < count; i++) {
         if (vetoes[i] === 1 && this.inBlock(candidates[i]!, b)) {
-          this.blockFlags.data[b] = flags | AMBIGUOUS
+          this.blk.data[b * BLOCK_STRIDE + B_FLAGS] = flags | AMBIGUOUS
           ;(transitioned ??= []).push(b)
           break
         }
@@ -280,19 +387,19 @@ export class Engine {
     const reopen: Array<number> = []
     for (let k = start; k < end; k++) {
       const b = this.pool.data[k]!
-      const n = --this.blockSize.data[b]!
+      const n = --this.blk.data[b * BLOCK_STRIDE + B_SIZE]!
       const more = this.blockMore[b]
-      if (more === undefined) this.blockHead.data[b] = -1
+      if (more === undefined) this.blk.data[b * BLOCK_STRIDE + B_HEAD] = -1
       else {
         const at = more.indexOf(r)
         more[at] = more[more.length - 1]!
         more.pop()
         if (more.length === 1) {
-          this.blockHead.data[b] = more[0]!
+          this.blk.data[b * BLOCK_STRIDE + B_HEAD] = more[0]!
           this.blockMore[b] = undefined
-        } else this.blockHead.data[b] = more[0]!
+        } else this.blk.data[b * BLOCK_STRIDE + B_HEAD] = more[0]!
       }
-      const flags = this.blockFlags.data[b]!
+      const flags = this.blk.data[b * BLOCK_STRIDE + B_FLAGS]!
       const reopened = n === this.limitOf(b)
       if (n > this.limitOf(b)) continue
       // Ambiguity is not maintained while a block is oversized, so a reopened block learns it afresh.
@@ -300,41 +407,76 @@ export class Engine {
       if ((flags & IDENT) !== 0 && (reopened || (flags & AMBIGUOUS) !== 0)) {
         const ambiguous = this.hasVetoedPair(b)
         if (ambiguous !== ((flags & AMBIGUOUS) !== 0)) changed = true
-        this.blockFlags.data[b] = ambiguous ? flags | AMBIGUOUS : flags & ~AMBIGUOUS
+        this.blk.data[b * BLOCK_STRIDE + B_FLAGS] = ambiguous ? flags | AMBIGUOUS : flags & ~AMBIGUOUS
       }
       if (changed) reopen.push(b)
     }
-    this.feats[r] = undefined
+    this.releaseFeatures(r)
     for (const b of reopen) this.reevaluateBlock(b, false)
   }
 
-  private newBlock(key: string): number {
+  private storeFeatures(r: number, f: Matcher.Features): void {
+    const t = this.fstr
+    const o = r * FEAT_STRIDE
+    // Written in index order so the array stays packed.
+    t[o + F_FN] = f.fn
+    t[o + F_LN] = f.ln
+    t[o + F_DOB] = f.dob
+    t[o + F_STREET] = f.street
+    t[o + F_CITY] = f.city
+    t[o + F_POSTCODE] = f.postcode
+    this.fmask.ensure(r)
+    this.fmask.data[r] = f.idMask
+    if (this.config.extraFields.length > 0) this.extras[r] = f.extra
+  }
+
+  private releaseFeatures(r: number): void {
+    const o = r * FEAT_STRIDE
+    for (let k = 0; k < FEAT_STRIDE; k++) this.fstr[o + k] = undefined
+    this.fmask.data[r] = 0
+    if (this.extras.length > r) this.extras[r] = undefined
+  }
+
+  /** Fills a reusable view with the features of live record r. */
+  private view(into: MutableFeatures, r: number): MutableFeatures {
+    const t = this.fstr
+    const o = r * FEAT_STRIDE
+    into.fn = t[o + F_FN]!
+    into.ln = t[o + F_LN]!
+    into.dob = t[o + F_DOB]!
+    into.street = t[o + F_STREET]!
+    into.city = t[o + F_CITY]!
+    into.postcode = t[o + F_POSTCODE]!
+    into.idMask = this.fmask.data[r]!
+    into.extra = this.extras[r] ?? Matcher.NO_IDS
+    return into
+  }
+
+  private newBlock(tag: number, id: string): number {
     const b = this.blockCount++
-    this.blockSize.ensure(b)
-    this.blockHead.ensure(b)
-    this.blockFlags.ensure(b)
-    if (key.charCodeAt(0) === 105 /* i */) {
-      const id = key.slice(1)
-      this.blockFlags.data[b] =
+    this.blk.ensure(b * BLOCK_STRIDE + BLOCK_STRIDE - 1)
+    this.blk.data[b * BLOCK_STRIDE + B_HEAD] = -1
+    if (tag === 105 /* i */) {
+      this.blk.data[b * BLOCK_STRIDE + B_FLAGS] =
         IDENT | (Matcher.isLinkingType(this.config, id) ? LINKING : 0) | (Matcher.maskOfId(id) << TYPE_SHIFT)
     }
     return b
   }
 
   private limitOf(b: number): number {
-    return (this.blockFlags.data[b]! & IDENT) !== 0
+    return (this.blk.data[b * BLOCK_STRIDE + B_FLAGS]! & IDENT) !== 0
       ? this.config.maxIdentifierRecords
       : this.config.maxBlockSize
   }
 
   private usable(b: number): boolean {
-    return this.blockSize.data[b]! <= this.limitOf(b)
+    return this.blk.data[b * BLOCK_STRIDE + B_SIZE]! <= this.limitOf(b)
   }
 
   private forMembers(b: number, f: (m: number) => void): void {
     const more = this.blockMore[b]
     if (more === undefined) {
-      const h = this.blockHead.data[b]!
+      const h = this.blk.data[b * BLOCK_STRIDE + B_HEAD]!
       if (h >= 0) f(h)
     } else for (let i = 0; i < more.length; i++) f(more[i]!)
   }
@@ -359,21 +501,24 @@ export class Engine {
     return false
   }
 
-  /** Scores two live records into `this.scratch`, with the identifier types they share from their blocks. */
-  private scorePair(a: number, b: number): Matcher.Scored {
-    const fa = this.feats[a]!
-    const fb = this.feats[b]!
+  /**
+   * Scores two live records into `this.scratch`, with the identifier types they share from their
+   * blocks (`aInView`: `viewA` already holds a's features).
+   */
+  private scorePair(a: number, b: number, aInView = false): Matcher.Scored {
+    const fa = aInView ? this.viewA : this.view(this.viewA, a)
+    const fb = this.view(this.viewB, b)
     let shared = 0
     if ((fa.idMask & fb.idMask) !== 0) {
       const start = this.recStart.data[a]!
       const pool = this.pool.data
       for (let k = start, end = start + this.recCount.data[a]!; k < end; k++) {
         const x = pool[k]!
-        const type = this.blockFlags.data[x]! >>> TYPE_SHIFT
+        const type = this.blk.data[x * BLOCK_STRIDE + B_FLAGS]! >>> TYPE_SHIFT
         if (type !== 0 && this.inBlock(b, x)) shared |= type
       }
     }
-    return Matcher.score(fa, fb, this.config, shared, this.scratch)
+    return Matcher.decide(fa, fb, this.config, shared, this.scratch, this.config.threshold)
   }
 
   /** Whether two live records share a usable, unambiguous, linking identifier block. */
@@ -382,7 +527,7 @@ export class Engine {
     const pool = this.pool.data
     for (let k = start, end = start + this.recCount.data[a]!; k < end; k++) {
       const x = pool[k]!
-      const flags = this.blockFlags.data[x]!
+      const flags = this.blk.data[x * BLOCK_STRIDE + B_FLAGS]!
       if ((flags & (IDENT | LINKING | AMBIGUOUS)) !== (IDENT | LINKING)) continue
       if (this.usable(x) && this.inBlock(b, x)) return true
     }
@@ -445,11 +590,9 @@ export class Engine {
   private addEdge(a: number, b: number): void {
     const la = this.adj[a]
     if (la?.includes(b)) return
-    if (la === undefined) this.adj[a] = [b]
-    else la.push(b)
+    this.adj[a] = la === undefined ? [b] : appended(la, b)
     const lb = this.adj[b]
-    if (lb === undefined) this.adj[b] = [a]
-    else lb.push(a)
+    this.adj[b] = lb === undefined ? [a] : appended(lb, a)
     this.stats.edges++
     this.union(a, b, true)
   }
@@ -548,7 +691,7 @@ export class Engine {
   settle(newRecords: ReadonlyArray<number>): void {
     if (this.dirty.size > 0) this.rebuildDirty()
     for (const r of newRecords) {
-      if (this.payload[r] === undefined) continue
+      if (!this.isLive(r)) continue
       const root = this.find(r)
       let p = this.profOf.data[root]!
       if (p < 0) {
@@ -558,7 +701,7 @@ export class Engine {
           ProfileEvent.ProfileCreated({
             profileId: this.profileIds[p]!,
             records: this.members(root)
-              .filter((m) => this.payload[m] !== undefined)
+              .filter((m) => this.isLive(m))
               .map((m) => this.refs[m]!)
           })
         )
@@ -587,7 +730,7 @@ export class Engine {
       this.size.data[m] = 1
       this.next.data[m] = m
       this.profOf.data[m] = -1
-      if (this.payload[m] !== undefined) live.push(m)
+      if (this.isLive(m)) live.push(m)
       else if (old >= 0 && this.refs[m] !== undefined) {
         this.events?.push(
           ProfileEvent.RecordDetached({ profileId: this.profileIds[old]!, record: this.refs[m]! })
@@ -663,12 +806,12 @@ export class Engine {
     const current = this.resolveProfileId(id)
     if (current === undefined) return undefined
     const p = this.profileIndex.get(current)!
-    return this.members(this.find(this.profileAnchor[p]!)).filter((m) => this.payload[m] !== undefined)
+    return this.members(this.find(this.profileAnchor[p]!)).filter((m) => this.isLive(m))
   }
 
   /** Profile id of a live record. */
   profileOf(r: number): string | undefined {
-    if (this.payload[r] === undefined) return undefined
+    if (!this.isLive(r)) return undefined
     const p = this.profOf.data[this.find(r)]!
     return p < 0 ? undefined : this.profileIds[p]
   }
@@ -678,7 +821,7 @@ export class Engine {
     for (let p = 0; p < this.profileIds.length; p++) {
       const anchor = this.profileAnchor[p]!
       if (anchor < 0) continue
-      const members = this.members(this.find(anchor)).filter((m) => this.payload[m] !== undefined)
+      const members = this.members(this.find(anchor)).filter((m) => this.isLive(m))
       if (members.length > 0) yield { id: this.profileIds[p]!, members }
     }
   }
@@ -687,7 +830,10 @@ export class Engine {
   identifierState(id: string): { readonly usable: boolean; readonly ambiguous: boolean } | undefined {
     const b = this.table.get(`i${id}`)
     if (b < 0) return undefined
-    return { usable: this.usable(b), ambiguous: (this.blockFlags.data[b]! & AMBIGUOUS) !== 0 }
+    return {
+      usable: this.usable(b),
+      ambiguous: (this.blk.data[b * BLOCK_STRIDE + B_FLAGS]! & AMBIGUOUS) !== 0
+    }
   }
 
   /** Block keys of a live record that are usable for candidates, with their state (for explanations). */
@@ -702,12 +848,61 @@ export class Engine {
     const blocks = start < 0 ? [] : Array.from(this.pool.data.subarray(start, start + this.recCount.data[r]!))
     return blocks.map((b) => ({
       block: b,
-      identifier: (this.blockFlags.data[b]! & IDENT) !== 0,
+      identifier: (this.blk.data[b * BLOCK_STRIDE + B_FLAGS]! & IDENT) !== 0,
       usable: this.usable(b),
-      ambiguous: (this.blockFlags.data[b]! & AMBIGUOUS) !== 0,
-      size: this.blockSize.data[b]!
+      ambiguous: (this.blk.data[b * BLOCK_STRIDE + B_FLAGS]! & AMBIGUOUS) !== 0,
+      size: this.blk.data[b * BLOCK_STRIDE + B_SIZE]!
     }))
   }
+}
+
+/** Slots of a block in `Engine.blk`. */
+const B_SIZE = 0
+const B_HEAD = 1
+const B_FLAGS = 2
+const BLOCK_STRIDE = 3
+
+/** Bytes per payload chunk (a larger record gets a chunk of its own size). */
+const CHUNK_BYTES = 1 << 22
+
+/** Slots of a record's features in `Engine.fstr`. */
+const F_FN = 0
+const F_LN = 1
+const F_DOB = 2
+const F_STREET = 3
+const F_CITY = 4
+const F_POSTCODE = 5
+const FEAT_STRIDE = 6
+
+type MutableFeatures = { -readonly [K in keyof Matcher.Features]: Matcher.Features[K] }
+
+const emptyFeatures = (): MutableFeatures => ({
+  fn: "",
+  ln: "",
+  dob: "",
+  street: "",
+  city: "",
+  postcode: "",
+  ids: Matcher.NO_IDS,
+  idMask: 0,
+  extra: Matcher.NO_IDS
+})
+
+/**
+ * `list` with `x` appended. Most adjacency and block lists stay at two or three entries, and `push`
+ * on a short array reserves 16 more slots: as short lists are copied at their exact size instead,
+ * a million records keep ~150 MB less of empty slots (which the young-generation GC also copies).
+ */
+const appended = (list: Array<number>, x: number): Array<number> => {
+  const n = list.length
+  if (n >= 8) {
+    list.push(x)
+    return list
+  }
+  const out = new Array<number>(n + 1)
+  for (let i = 0; i < n; i++) out[i] = list[i]!
+  out[n] = x
+  return out
 }
 
 const timeOf = (r: SourceRecord): number => (r.updatedAt === undefined ? 0 : Date.parse(r.updatedAt))
