@@ -128,6 +128,13 @@ export class Engine {
   private profileSeq = 0
 
   private readonly dirty = new Set<number>()
+  /**
+   * Updated records of the current batch, with the profile they were in. Their new edges wait in
+   * `pendingEdges` until their old component is rebuilt without them, so that a record moving from
+   * one profile to another moves alone instead of first gluing the two profiles together.
+   */
+  private readonly moving = new Map<number, number>()
+  private pendingEdges: Array<number> = []
   private events: Array<ProfileEvent> | undefined
   private readonly scratch: Matcher.Scored = { score: 0, veto: false }
   private stamp = new IntColumn(1 << 16, -1)
@@ -264,6 +271,7 @@ export class Engine {
     }
     if (this.payloadText(existing) === json) return "unchanged"
     if (timeOf(record) < timeOf(this.record(existing)!)) return "stale"
+    if (!this.moving.has(existing)) this.moving.set(existing, this.profOf.data[this.find(existing)]!)
     this.detachEvidence(existing)
     this.dropPayload(existing)
     this.storePayload(existing, json)
@@ -588,6 +596,10 @@ export class Engine {
   }
 
   private addEdge(a: number, b: number): void {
+    if (this.moving.size > 0 && (this.moving.has(a) || this.moving.has(b))) {
+      this.pendingEdges.push(a, b)
+      return
+    }
     const la = this.adj[a]
     if (la?.includes(b)) return
     this.adj[a] = la === undefined ? [b] : appended(la, b)
@@ -690,6 +702,19 @@ export class Engine {
    */
   settle(newRecords: ReadonlyArray<number>): void {
     if (this.dirty.size > 0) this.rebuildDirty()
+    const moved = this.moving.size > 0 ? [...this.moving] : undefined
+    this.moving.clear()
+    if (this.pendingEdges.length > 0) {
+      // Re-checked: later records of the batch may have changed the blocks since.
+      const pending = this.pendingEdges
+      this.pendingEdges = []
+      for (let i = 0; i < pending.length; i += 2) {
+        const a = pending[i]!
+        const b = pending[i + 1]!
+        if (this.isLive(a) && this.isLive(b) && !this.adj[a]?.includes(b) && this.wantsEdge(a, b))
+          this.addEdge(a, b)
+      }
+    }
     for (const r of newRecords) {
       if (!this.isLive(r)) continue
       const root = this.find(r)
@@ -710,6 +735,40 @@ export class Engine {
           ProfileEvent.RecordAttached({ profileId: this.profileIds[p]!, record: this.refs[r]! })
         )
       }
+    }
+    if (moved !== undefined) for (const [r, from] of moved) this.settleMoved(r, from)
+  }
+
+  /** Gives an updated record a profile if its new component has none, with the events of its move. */
+  private settleMoved(r: number, from: number): void {
+    if (!this.isLive(r)) return
+    const root = this.find(r)
+    let p = this.profOf.data[root]!
+    const fromId = from < 0 ? undefined : this.profileIds[from]!
+    const created = p < 0
+    if (created) {
+      p = this.createProfile(root)
+      this.profOf.data[root] = p
+    }
+    const toId = this.profileIds[p]!
+    // The profile it was in may since have merged into the one it is in now: then it did not move.
+    if (fromId !== undefined && this.resolveProfileId(fromId) === toId) return
+    if (fromId !== undefined)
+      this.events?.push(ProfileEvent.RecordDetached({ profileId: fromId, record: this.refs[r]! }))
+    this.events?.push(
+      created
+        ? ProfileEvent.ProfileCreated({
+            profileId: toId,
+            records: this.members(root)
+              .filter((m) => this.isLive(m))
+              .map((m) => this.refs[m]!)
+          })
+        : ProfileEvent.RecordAttached({ profileId: toId, record: this.refs[r]! })
+    )
+    // Leaving a profile that lives on for a profile of its own is that profile splitting.
+    if (created && fromId !== undefined && this.resolveProfileId(fromId) === fromId) {
+      this.stats.splits++
+      this.events?.push(ProfileEvent.ProfileSplit({ profileId: fromId, into: [fromId, toId] }))
     }
   }
 
@@ -755,22 +814,30 @@ export class Engine {
       this.events?.push(ProfileEvent.ProfileDeleted({ profileId: this.profileIds[old]! }))
       return
     }
-    // The largest part keeps the profile id (ties: the part holding the earliest record).
+    // The largest part keeps the profile id (ties: the part holding the earliest record). Records
+    // updated in this batch have no edges yet (see `moving`): they do not count, and a part of
+    // them alone gets its profile when their new edges are in (settleMoved), unless nothing else
+    // is left of the profile.
+    const staying = (list: ReadonlyArray<number>) => {
+      let n = 0
+      for (const m of list) if (!this.moving.has(m)) n++
+      return n
+    }
     let keep = -1
     let keepSize = -1
     for (const [r, list] of parts) {
-      if (list.length > keepSize || (list.length === keepSize && list[0]! < parts.get(keep)![0]!)) {
+      const n = staying(list)
+      if (n > keepSize || (n === keepSize && list[0]! < parts.get(keep)![0]!)) {
         keep = r
-        keepSize = list.length
+        keepSize = n
       }
     }
     this.profOf.data[keep] = old
     this.profileAnchor[old] = keep
     if (parts.size === 1) return
-    this.stats.splits++
     const into: Array<string> = [this.profileIds[old]!]
     for (const [r, list] of parts) {
-      if (r === keep) continue
+      if (r === keep || staying(list) === 0) continue
       const p = this.createProfile(r)
       this.profOf.data[r] = p
       into.push(this.profileIds[p]!)
@@ -783,6 +850,8 @@ export class Engine {
         )
       }
     }
+    if (into.length === 1) return
+    this.stats.splits++
     this.events?.push(ProfileEvent.ProfileSplit({ profileId: this.profileIds[old]!, into }))
   }
 
