@@ -729,9 +729,8 @@ const makeOn = (
       ])
       const values = await hmget(keys.rec, members)
       const records = values.flatMap((v) => (v === null ? [] : [decode(v)]))
-      const tombstones = new Set<string>()
-      for (const r of records)
-        for (const k of ProfileStore.suppressionKeys(r, config, secret)) tombstones.add(k)
+      // The replica is caught up: identifiers other live records carry are left out.
+      const tombstones = new Set(replica.tombstonesFor(records.map((r) => ({ source: r.source, id: r.id }))))
       const owners = [current, ...absorbed]
       const drop = owners.flatMap((id) => [
         keys.members(id),

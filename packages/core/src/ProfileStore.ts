@@ -145,18 +145,19 @@ export interface MemoryOptions {
 
 /**
  * The keyed hashes (HMAC-SHA-256, base64) that suppress an erased person's record: its record key
- * and each of its normalised identifiers. A persistent store keeps these instead of the values.
+ * and each of its normalised identifiers (those `keep` accepts, default all). A persistent store
+ * keeps these instead of the values.
  */
 export const suppressionKeys = (
   record: SourceRecord,
   config: ResolverConfig.ResolverConfig,
-  secret: Uint8Array | string
+  secret: Uint8Array | string,
+  keep: (identifier: string) => boolean = () => true
 ): Array<string> => {
   const mac = (text: string) => createHmac("sha256", secret).update(text, "utf8").digest("base64")
-  return [
-    mac(`record\u001f${recordKey(record)}`),
-    ...Matcher.identifierKeys(record, config).map((id) => mac(`id\u001f${id}`))
-  ]
+  const out = [mac(`record\u001f${recordKey(record)}`)]
+  for (const id of Matcher.identifierKeys(record, config)) if (keep(id)) out.push(mac(`id\u001f${id}`))
+  return out
 }
 
 /**
@@ -173,6 +174,12 @@ export interface Replica extends ProfileStoreService {
   readonly components: () => Iterable<{ readonly id: string; readonly members: ReadonlyArray<RecordRef> }>
   /** Engine counters, synchronously. */
   readonly engineStats: () => EngineStats
+  /**
+   * The suppression keys of erasing these records (see `tombstonesOf`): identifiers that a live
+   * record outside them also carries (a shared info@ address, a household phone) are not the
+   * erased person's to suppress, and are left out.
+   */
+  readonly tombstonesFor: (refs: ReadonlyArray<RecordRef>) => Array<string>
 }
 
 type ProfileStoreService = ProfileStore["Type"]
@@ -198,6 +205,17 @@ export const makeReplica = (
       : Buffer.from(Redacted.value(options.suppressionSecret))
   const tombstones = new Set<string>()
   const keysOf = (record: SourceRecord) => suppressionKeys(record, config, secret)
+  /** Tombstones of erasing `members`, leaving out identifiers a live record outside them carries. */
+  const tombstonesOf = (members: ReadonlyArray<number>): Array<string> => {
+    const erased = new Set(members)
+    const own = (id: string) => engine.identifierHolders(id).every((h) => erased.has(h))
+    const out: Array<string> = []
+    for (const m of members) {
+      const record = engine.record(m)
+      if (record !== undefined) out.push(...suppressionKeys(record, config, secret, own))
+    }
+    return out
+  }
   const isSuppressed = (record: SourceRecord): boolean => keysOf(record).some((k) => tombstones.has(k))
   /** Profile-level data of a profile and of every id merged into it. */
   const dataOf = (profileId: string) => {
@@ -273,6 +291,14 @@ export const makeReplica = (
       for (const { id, members } of engine.profiles()) yield { id, members: refsOf(members) }
     },
     engineStats: () => ({ ...engine.stats }),
+    tombstonesFor: (refs) => {
+      const members: Array<number> = []
+      for (const ref of refs) {
+        const r = engine.idOf(ref)
+        if (r !== undefined) members.push(r)
+      }
+      return tombstonesOf(members)
+    },
     write: (batch) => Effect.sync(() => write(batch)),
     profile: (profileId) =>
       Effect.sync(() => {
@@ -354,14 +380,11 @@ export const makeReplica = (
         const ids = [current, ...engine.aliasesOf(current)]
         const refs: Array<RecordRef> = []
         let added = 0
-        for (const m of members) {
-          const record = engine.record(m)!
-          for (const k of keysOf(record)) {
-            if (!tombstones.has(k)) added++
-            tombstones.add(k)
-          }
-          refs.push({ source: record.source, id: record.id })
+        for (const k of tombstonesOf(members)) {
+          if (!tombstones.has(k)) added++
+          tombstones.add(k)
         }
+        for (const m of members) refs.push({ ...engine.refs[m]! })
         engine.collect(undefined)
         for (const ref of refs) engine.remove(ref)
         engine.settle([])

@@ -812,6 +812,30 @@ export const profileStoreSuite = (options: SuiteOptions): void => {
           }),
         timeout
       )
+
+      it.scopedLive(
+        "erasure suppresses the person's own identifiers, not those other live records carry",
+        () =>
+          Effect.gen(function* () {
+            const s = yield* store()
+            const n = fresh()
+            const info = `info@${n.ref("", "office").id}.example`
+            const own = n.email("own")
+            const staff = [0, 1, 2].map((i) =>
+              rec(n.ref("crm", `q${i}`), fullOf(person(i)), { email: i === 0 ? [info, own] : [info] })
+            )
+            yield* s.write({ upserts: staff })
+            const ids = yield* idsOf(s, staff)
+            yield* s.erase(ids.get(keyOf(staff[0]!))!)
+            // A newcomer at the shared address is someone else's business: accepted.
+            const newcomer = rec(n.ref("crm", "q9"), fullOf(person(9)), { email: [info] })
+            expect(counts(yield* s.write({ upserts: [newcomer] }))).toEqual({ ...none, created: 1 })
+            // A new record with the erased person's own address brings them back: refused.
+            const back = rec(n.ref("web", "q0"), fullOf(person(0)), { email: [own] })
+            expect(counts(yield* s.write({ upserts: [back] }))).toEqual({ ...none, suppressed: 1 })
+          }),
+        timeout
+      )
     })
 
     // Audit --------------------------------------------------------------------------------------

@@ -905,6 +905,14 @@ export class Engine {
     }
   }
 
+  /** Live records carrying a normalised identifier (`type:value`). */
+  identifierHolders(id: string): Array<number> {
+    const b = this.table.get(`i${id}`)
+    const out: Array<number> = []
+    if (b >= 0) this.forMembers(b, (m) => out.push(m))
+    return out
+  }
+
   /** Block keys of a live record that are usable for candidates, with their state (for explanations). */
   blockStates(r: number): Array<{
     readonly block: number
