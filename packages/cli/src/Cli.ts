@@ -14,6 +14,8 @@ import { HubSpotEmulator, SalesforceEmulator } from "@living-profile/emulators"
 import { defaultBatchSize, resolveFile, type ResolveOptions } from "./Resolve.js"
 import * as Store from "./Store.js"
 import * as Summary from "./Summary.js"
+import * as HubSpotKind from "./HubSpotKind.js"
+import * as SalesforceKind from "./SalesforceKind.js"
 import { adapters, syncFile } from "./Sync.js"
 import { version } from "./Version.js"
 
@@ -30,7 +32,7 @@ const exitCodes = `Exit codes:
   0  success
   1  a record could not be read (invalid JSON, schema error, bad CSV row) and no --rejects file was given
   2  usage error: unknown command or flag, missing or extra argument, bad flag value,
-     --store without ${Store.secretVariable}
+     --store without ${Store.secretVariable}, a sync target's secret not set in the environment
   3  I/O error: input file not found or unreadable, output not writable
   4  invalid --config or --mapping file (the message names the field)
   5  store error: the --store cannot be reached, refused the credentials, or failed
@@ -167,6 +169,19 @@ ${Object.entries(adapters)
   .join("\n")}
   memory options: maxBatchSize, pageSize, identifiers (["email"]), holds (["withdrawn"]), mapping,
   seed: [{ "identifiers": { "email": ["..."] }, "attributes": { }, "fields": { "newsletter": "granted" } }]
+  salesforce options: loginUrl, instanceUrl, apiVersion, flow ("password" | "client-credentials"), env,
+    batchSize, maxBatchSize, pageSize, objects, consent, attributes, placeholderLastName,
+    createMissingPurposes, captureContactPointType, erasure, requestTimeout, requestRetries
+  hubspot options: subscriptions (required: [{ "purpose": "marketing", "subscriptionId": 1001 }]),
+    basePath, env, legalBasis, batchSize, burstBudget, searchBudget, pullPageSize, pullSettle,
+    attributes, retry, requestTimeout, concurrency
+
+Credentials are read from the environment, never from the config file (a missing one: exit code 2):
+  salesforce  ${SalesforceKind.variables.clientId}, ${SalesforceKind.variables.clientSecret}, and for the password flow
+              ${SalesforceKind.variables.username}, ${SalesforceKind.variables.password}, ${SalesforceKind.variables.securityToken} (optional);
+              ${SalesforceKind.variables.loginUrl}, ${SalesforceKind.variables.instanceUrl}, ${SalesforceKind.variables.apiVersion} when the options lack them
+  hubspot     ${HubSpotKind.variables.accessToken}; ${HubSpotKind.variables.basePath} when the options lack basePath
+  An entry reads other variables with "env": { "${SalesforceKind.variables.clientSecret}": "EU_ORG_SECRET" }.
 
 Output: one JSON object per line on stdout, its "type" first:
   pull        per target: pages, changes, records, events, echoes, skipped, and an error if it failed

@@ -1,7 +1,8 @@
 /**
  * `sync`: keep consent targets and living profiles in step from a JSON config file (the targets,
  * their adapter options, the resolver config, the poll interval). Targets are built by adapter
- * kind through a small registry, so that an adapter package adds itself with one line. Reports go
+ * kind through a small registry (`memory`, `salesforce`, `hubspot`), where a kind adds itself with
+ * one line; adapter packages are loaded only when a config names their kind. Reports go
  * to stdout as JSON lines carrying ids, field names, statuses and reasons, never personal data.
  */
 import { dirname, resolve as resolvePath } from "node:path"
@@ -17,30 +18,27 @@ import {
   SyncEngine,
   SyncStore
 } from "@living-profile/core"
-import { Cause, Duration, Effect, Either, Exit, Fiber, ParseResult, Schema, Stream } from "effect"
+import { Cause, Effect, Either, Exit, Fiber, Schema, Scope, Stream } from "effect"
+import {
+  type AdapterContext,
+  type AdapterKind,
+  DurationText,
+  decodeOptions,
+  describe,
+  NonEmpty,
+  PositiveInt,
+  toDuration
+} from "./AdapterKind.js"
 import { readJsonFile } from "./Config.js"
 import { ConfigInvalid } from "./ExitCode.js"
+import * as HubSpotKind from "./HubSpotKind.js"
 import { resolveFile } from "./Resolve.js"
+import * as SalesforceKind from "./SalesforceKind.js"
+
+export { type AdapterContext, type AdapterKind, DurationText, decodeOptions } from "./AdapterKind.js"
 
 // ---------------------------------------------------------------------------------------------
 // The config file
-
-const NonEmpty = Schema.String.pipe(Schema.minLength(1))
-const PositiveInt = Schema.Number.pipe(Schema.int(), Schema.positive())
-
-/** A duration: milliseconds, or text such as `30 seconds` (millis, seconds, minutes, hours, days, weeks). */
-export const DurationText = Schema.Union(
-  Schema.Number.pipe(Schema.nonNegative()),
-  Schema.String.pipe(
-    Schema.pattern(/^\d+(\.\d+)? (millis?|seconds?|minutes?|hours?|days?|weeks?)$/, {
-      message: () =>
-        'a duration such as "30 seconds" (millis, seconds, minutes, hours, days, weeks) or milliseconds'
-    })
-  )
-)
-
-const toDuration = (d: typeof DurationText.Type): Duration.Duration =>
-  typeof d === "number" ? Duration.millis(d) : Duration.decode(d as Duration.DurationInput)
 
 /** One target of the config. */
 export const TargetEntry = Schema.Struct({
@@ -89,51 +87,8 @@ export const SyncConfig = Schema.Struct({
 /** The sync config file, decoded. */
 export type SyncConfig = typeof SyncConfig.Type
 
-/**
- * A decoding failure as `path: problem`. Schema messages end in the offending value
- * (`..., actual "x"`), which may be a seeded e-mail: that part is cut.
- */
-const describe = (e: ParseResult.ParseError, prefix = ""): string =>
-  ParseResult.ArrayFormatter.formatErrorSync(e)
-    .map((i) => {
-      const path = [prefix, ...i.path.map(String)].filter((p) => p !== "").join(".")
-      return `${path === "" ? "(root)" : path}: ${i.message.replace(/,?\s*actual[\s\S]*$/, "")}`
-    })
-    .slice(0, 3)
-    .join("; ")
-
-/** Decodes options with a schema; errors name the field under `targets.<n>.options`. */
-export const decodeOptions = <A, I>(schema: Schema.Schema<A, I>, context: AdapterContext): A => {
-  const r = Schema.decodeUnknownEither(schema, { onExcessProperty: "error", errors: "all" })(context.options)
-  if (Either.isLeft(r))
-    throw new ConfigInvalid({ file: context.file, detail: describe(r.left, context.path) })
-  return r.right
-}
-
 // ---------------------------------------------------------------------------------------------
 // Adapters
-
-/** What an adapter kind gets to build its target from. */
-export interface AdapterContext {
-  /** The target's name (from the entry). */
-  readonly name: string
-  /** The entry's `options` (undecoded: the adapter decodes them, e.g. with `decodeOptions`). */
-  readonly options: Readonly<Record<string, unknown>>
-  /** The config file, for error messages. */
-  readonly file: string
-  /** Where the options sit in the config (`targets.0.options`), for error messages. */
-  readonly path: string
-  /** The directory of the config file, which relative paths in options are read against. */
-  readonly dir: string
-}
-
-/** An adapter kind: how to build a target from a config entry. */
-export interface AdapterKind {
-  /** One line for `--help` and errors. */
-  readonly description: string
-  /** Builds the target; throws ConfigInvalid naming the field when the options are wrong. */
-  readonly load: (context: AdapterContext) => Promise<ConsentTarget.ConsentTarget>
-}
 
 const Status = Schema.Literal("granted", "denied", "withdrawn")
 
@@ -217,33 +172,17 @@ const loadMemory = async (context: AdapterContext): Promise<ConsentTarget.Consen
   return memory.target
 }
 
-const coming =
-  (kind: string, pkg: string): AdapterKind["load"] =>
-  (context) =>
-    Promise.reject(
-      new ConfigInvalid({
-        file: context.file,
-        detail: `${context.path.replace(/\.options$/, ".kind")}: the "${kind}" adapter is not available in this build yet (it comes with ${pkg})`
-      })
-    )
-
 /**
- * The adapter kinds `sync` knows, by the `kind` of a target entry. An adapter package adds its
- * kind here with one line, e.g. `salesforce: { description, load: SalesforceTarget.fromSyncConfig }`.
+ * The adapter kinds `sync` knows, by the `kind` of a target entry. A kind is one line here and a
+ * module of its own (`SalesforceKind.ts`) that loads its adapter package lazily.
  */
 export const adapters: Readonly<Record<string, AdapterKind>> = {
   memory: {
     description: "the in-memory reference target (for trying sync out and for tests)",
     load: loadMemory
   },
-  salesforce: {
-    description: "Salesforce consent objects (coming with @living-profile/salesforce)",
-    load: coming("salesforce", "@living-profile/salesforce")
-  },
-  hubspot: {
-    description: "HubSpot subscriptions (coming with @living-profile/hubspot)",
-    load: coming("hubspot", "@living-profile/hubspot")
-  }
+  salesforce: SalesforceKind.kind,
+  hubspot: HubSpotKind.kind
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -261,6 +200,8 @@ export interface SyncOptions {
   readonly out: Writable
   /** Continuous mode stops when this resolves (the command passes SIGINT / SIGTERM). */
   readonly stop?: Promise<void>
+  /** Where the targets' secrets are read (default `process.env`). */
+  readonly env?: Readonly<Record<string, string | undefined>>
 }
 
 /** Loads and checks a sync config file; errors name the field, never a value. */
@@ -329,6 +270,16 @@ const run = async <A, E>(effect: Effect.Effect<A, E>): Promise<A> => {
 
 /** Runs `sync`: loads the config and the targets, then one cycle or cycles until `stop`. */
 export const syncFile = async (options: SyncOptions): Promise<void> => {
+  // Sessions the targets open (a Salesforce login) belong to the run and end with it.
+  const scope = Effect.runSync(Scope.make())
+  try {
+    await runSync(options, scope)
+  } finally {
+    await Effect.runPromise(Scope.close(scope, Exit.void))
+  }
+}
+
+const runSync = async (options: SyncOptions, scope: Scope.Scope): Promise<void> => {
   const file = options.config
   const dir = dirname(resolvePath(file))
   const config = await loadSyncConfig(file)
@@ -345,9 +296,8 @@ export const syncFile = async (options: SyncOptions): Promise<void> => {
       })
     resolverConfig = decoded.right
   }
-  const store = ProfileStore.makeMemory(resolverConfig)
-  if (config.records !== undefined) await resolveFile({ input: resolvePath(dir, config.records), store })
 
+  // The targets first: a wrong option or a missing secret fails before any records are read.
   const targets: Array<SyncEngine.TargetOptions> = []
   for (const [i, entry] of config.targets.entries()) {
     const target = await adapters[entry.kind]!.load({
@@ -355,7 +305,9 @@ export const syncFile = async (options: SyncOptions): Promise<void> => {
       options: entry.options ?? {},
       file,
       path: `targets.${i}.options`,
-      dir
+      dir,
+      env: options.env ?? process.env,
+      scope
     })
     targets.push({
       target,
@@ -365,6 +317,8 @@ export const syncFile = async (options: SyncOptions): Promise<void> => {
       ...(entry.concurrency === undefined ? {} : { concurrency: entry.concurrency })
     })
   }
+  const store = ProfileStore.makeMemory(resolverConfig)
+  if (config.records !== undefined) await resolveFile({ input: resolvePath(dir, config.records), store })
   const r = config.retry
   const retry: Outbox.RetryOptions = {
     ...(r?.maxAttempts === undefined ? {} : { maxAttempts: r.maxAttempts }),
