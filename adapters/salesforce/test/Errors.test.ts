@@ -239,7 +239,8 @@ describe("error mapping through the emulator", () => {
     it.scopedLive("a timeout (AbortError)", () =>
       Effect.gen(function* () {
         const s = yield* setup({ requestTimeout: Duration.millis(300) })
-        s.em.faults.next({ path: "/query", hang: true })
+        // A pull reads through Composite requests.
+        s.em.faults.next({ method: "POST", path: /\/composite$/, hang: true })
         expectReason(yield* Effect.flip(s.target.pull(Option.none())), "Transport", "AbortError")
       })
     )

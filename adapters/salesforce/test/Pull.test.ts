@@ -2,7 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { ConsentTarget } from "@living-profile/core"
 import { Effect, Option, Stream } from "effect"
 import { make } from "../src/index.js"
-import { type Emulator, emulator, optionsFor, person, purpose, requests } from "./support/Emulator.js"
+import { type Emulator, calls, carried, emulator, optionsFor, person, purpose } from "./support/Emulator.js"
 
 const EMAIL = "ContactPointTypeConsent:Marketing:Email"
 
@@ -49,8 +49,7 @@ describe("pull", () => {
       expect(changes[0]).toMatchObject({ modifiedAt: "2026-02-01T09:00:00.000Z" })
       expect(pages.flatMap((p) => p.records)).toHaveLength(2100)
       // The second page continued each query through its locator.
-      const more = em.backdoor.requestLog.filter((r) => r.method === "GET" && /\/query\/01g/.test(r.path))
-      expect(more.length).toBeGreaterThanOrEqual(2)
+      expect(calls(em, "GET", /\/query\/01g/).length).toBeGreaterThanOrEqual(2)
       // Nothing new after the last page.
       const rest = yield* target.pull(Option.some(pages[pages.length - 1]!.cursor))
       expect(rest.changes).toEqual([])
@@ -107,8 +106,8 @@ describe("pull", () => {
           expect(r.identifiers).toBeUndefined()
           expect(r.attributes).toBeUndefined()
         }
-        expect(requests(em, "GET", "/sobjects/Contact/deleted")).toHaveLength(1)
-        expect(requests(em, "GET", "/sobjects/Lead/deleted")).toHaveLength(1)
+        expect(calls(em, "GET", "/sobjects/Contact/deleted")).toHaveLength(1)
+        expect(calls(em, "GET", "/sobjects/Lead/deleted")).toHaveLength(1)
         // The record source sees the same deletions.
         const fromSource = yield* drainSource(source, Option.some(sourced.cursor))
         expect(
@@ -148,6 +147,82 @@ describe("pull", () => {
       })
   )
 
+  it.scopedLive(
+    "a pull with nothing new is one API call: every stream's query and getDeleted in one Composite",
+    () =>
+      Effect.gen(function* () {
+        const em = yield* emulator()
+        const { target, source } = yield* make(optionsFor(em))
+        const p = person(em)
+        optIn(em, p.individualId!)
+        const first = yield* ConsentTarget.pullAll(target, Option.none())
+        const sourced = yield* drainSource(source, Option.none())
+        em.backdoor.clearRequestLog()
+        const idle = yield* target.pull(Option.some(first.cursor))
+        expect(idle.changes).toEqual([])
+        expect(idle.hasMore).toBe(false)
+        expect(em.backdoor.requestLog.filter((r) => r.path.startsWith("/services/data/"))).toHaveLength(1)
+        expect(carried(em)).toEqual([
+          [
+            "GET /query",
+            "GET /query",
+            "GET /queryAll",
+            "GET /queryAll",
+            "GET /sobjects/Contact/deleted",
+            "GET /sobjects/Lead/deleted"
+          ]
+        ])
+        em.backdoor.clearRequestLog()
+        yield* source.pull(Option.some(sourced.cursor))
+        expect(carried(em)).toEqual([
+          ["GET /queryAll", "GET /queryAll", "GET /sobjects/Contact/deleted", "GET /sobjects/Lead/deleted"]
+        ])
+      })
+  )
+
+  it.scopedLive(
+    "a pull with changes: one more request finds the persons of the changed records and the records behind set checkboxes",
+    () =>
+      Effect.gen(function* () {
+        const em = yield* emulator()
+        const { target } = yield* make(optionsFor(em))
+        const a = person(em)
+        const consent = optIn(em, a.individualId!)
+        const b = person(em)
+        const first = yield* ConsentTarget.pullAll(target, Option.none())
+        em.clock.advance(2_000)
+        em.backdoor.update("ContactPointTypeConsent", String(consent["Id"]), {
+          PrivacyConsentStatus: "OptOut",
+          CaptureDate: "2026-02-02T09:00:00Z"
+        })
+        em.backdoor.update("Contact", b.contactId, {
+          HasOptedOutOfEmail: true,
+          LastModifiedDate: "2026-02-03T09:00:00Z"
+        })
+        em.backdoor.clearRequestLog()
+        const page = yield* target.pull(Option.some(first.cursor))
+        expect(page.changes.map((c) => [c.externalId, c.field, c.status, c.modifiedAt]).sort()).toEqual(
+          [
+            [a.contactId, EMAIL, "denied", "2026-02-02T09:00:00.000Z"],
+            [b.contactId, EMAIL, "denied", "2026-02-03T09:00:00.000Z"]
+          ].sort()
+        )
+        expect(carried(em)).toEqual([
+          [
+            "GET /query",
+            "GET /query",
+            "GET /queryAll",
+            "GET /queryAll",
+            "GET /sobjects/Contact/deleted",
+            "GET /sobjects/Lead/deleted"
+          ],
+          ["GET /query", "GET /query", "GET /query"]
+        ])
+        expect(em.backdoor.requestLog.filter((r) => r.path.startsWith("/services/data/"))).toHaveLength(2)
+        em.clock.resume()
+      })
+  )
+
   it.scopedLive("a getDeleted window older than what the org still keeps is narrowed, not fatal", () =>
     Effect.gen(function* () {
       const em = yield* emulator()
@@ -165,7 +240,7 @@ describe("pull", () => {
       em.backdoor.clearRequestLog()
       const next = yield* ConsentTarget.pullAll(target, Option.some(first.cursor))
       expect(next.records.filter((r) => r.deleted === true).map((r) => r.id)).toEqual([kept.contactId])
-      expect(requests(em, "GET", "/sobjects/Contact/deleted").map((r) => r.status)).toEqual([400, 200])
+      expect(calls(em, "GET", "/sobjects/Contact/deleted").map((r) => r.status)).toEqual([400, 200])
       em.clock.resume()
     })
   )

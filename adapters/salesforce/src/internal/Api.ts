@@ -1,11 +1,12 @@
 /**
  * The REST calls the adapter makes, typed: SOQL pages (query, queryAll, the next page through
  * `nextRecordsUrl`), sObject Collections create / update / delete in requests of at most the
- * batch size with per-record outcomes, getDeleted, and Composite requests that carry up to five
- * queries (`readMany`) or five collections (`write`) in one API call. Raw `conn.request` calls
- * rather than jsforce's helpers (jsforce has none for Composite): they give the exact request
- * (allOrNone false, mixed object types, the batch size header) and one code path whose answers
- * are decoded here.
+ * batch size with per-record outcomes, and Composite requests that carry up to five query
+ * operations or collections in one API call: independent reads (`drain`, `readMany`: queries,
+ * their next pages, getDeleted) and writes (`write`). Raw `conn.request` calls rather than
+ * jsforce's helpers (jsforce has none for Composite): they give the exact request (allOrNone
+ * false, mixed object types, the batch size header) and one code path whose answers are decoded
+ * here.
  */
 import { AdapterError } from "@living-profile/core"
 import { Effect, Either } from "effect"
@@ -237,32 +238,27 @@ export const destroy = (
   )
 }
 
-/** Records deleted in [start, end) that Salesforce still reports (getDeleted). */
-export const deleted = (
-  client: SalesforceClient,
-  operation: AdapterError.Operation,
-  type: string,
-  start: Date,
-  end: Date
-): Effect.Effect<DeletedPage, AdapterError.AdapterError> =>
-  Effect.flatMap(
-    client.call(operation, `getDeleted ${type}`, (conn) => conn.deleted(type, start, end)),
-    (u) => decoded(client, operation, `getDeleted ${type}`, DeletedPage, u)
-  )
-
 /**
  * Subrequests of one Composite request that may be sObject Collections or query operations (query,
  * queryAll, the next page): five, of the 25 it may carry. The whole request is one API call.
  */
 export const COMPOSITE_BULK = 5
 
-/** One subrequest: its method, URL under `/services/data/vNN.N`, body, and name for errors. */
-interface Subrequest {
+/** Subrequests one Composite request may carry in all. */
+export const COMPOSITE_MAX = 25
+
+/** One subrequest: its method, URL under `/services/data/vNN.N`, body, headers, and name for errors. */
+export interface Subrequest {
   readonly method: "GET" | "POST" | "PATCH"
   readonly path: string
   readonly body?: unknown
+  /** Request headers of the subrequest (never Accept, Authorization or Content-Type). */
+  readonly headers?: Readonly<Record<string, string>>
   readonly what: string
 }
+
+/** Whether a subrequest counts toward the five collections and query operations of a Composite request. */
+const isBulk = (sub: Subrequest): boolean => /^\/(query|queryAll|composite\/sobjects)(\/|\?|$)/.test(sub.path)
 
 /** The answer of one subrequest. */
 interface SubAnswer {
@@ -293,7 +289,8 @@ const composite = (
           method: s.method,
           url: `${base}${s.path}`,
           referenceId: `r${k}`,
-          ...(s.body === undefined ? {} : { body: s.body })
+          ...(s.body === undefined ? {} : { body: s.body }),
+          ...(s.headers === undefined ? {} : { httpHeaders: s.headers })
         }))
       })
     ),
@@ -334,6 +331,128 @@ export interface Read {
   readonly soql: string
 }
 
+/** The subrequest of the first page of a query (`queryAll`: records in the recycle bin too). */
+export const querySub = (what: string, soql: string, options: QueryOptions = {}): Subrequest => ({
+  method: "GET",
+  path: `/${options.all === true ? "queryAll" : "query"}?q=${encodeURIComponent(soql)}`,
+  ...(options.batchSize === undefined
+    ? {}
+    : { headers: { "Sforce-Query-Options": `batchSize=${options.batchSize}` } }),
+  what
+})
+
+/** The subrequest of the page after one (its `nextRecordsUrl`, i.e. queryMore). */
+export const nextSub = (what: string, nextRecordsUrl: string): Subrequest => ({
+  method: "GET",
+  // Locators never hold a slash; keep only the last segment, as jsforce does.
+  path: `/query/${nextRecordsUrl.split("/").at(-1) ?? ""}`,
+  what
+})
+
+/** `2026-01-01T10:00:00+00:00`, the form jsforce sends getDeleted bounds in. */
+const replicationDate = (d: Date): string => `${d.toISOString().slice(0, 19)}+00:00`
+
+/** The subrequest of getDeleted: records of `type` deleted in [start, end) that Salesforce still reports. */
+export const deletedSub = (type: string, start: Date, end: Date): Subrequest => ({
+  method: "GET",
+  path: `/sobjects/${type}/deleted?start=${encodeURIComponent(replicationDate(start))}&end=${encodeURIComponent(
+    replicationDate(end)
+  )}`,
+  what: `getDeleted ${type}`
+})
+
+/** A query page from a subrequest's answer. */
+export const pageOf = (
+  client: SalesforceClient,
+  operation: AdapterError.Operation,
+  what: string,
+  body: unknown
+): Effect.Effect<QueryPage, AdapterError.AdapterError> => decoded(client, operation, what, QueryPage, body)
+
+/** A getDeleted answer from a subrequest's answer. */
+export const deletedOf = (
+  client: SalesforceClient,
+  operation: AdapterError.Operation,
+  what: string,
+  body: unknown
+): Effect.Effect<DeletedPage, AdapterError.AdapterError> =>
+  decoded(client, operation, what, DeletedPage, body)
+
+/**
+ * One read of `drain`: a subrequest, and what its answer leads to. `onAnswer` gets the answer's body,
+ * or the error the subrequest maps to when it failed as a whole (as a request of its own would
+ * have), and returns the reads that follow from it (the next page, a narrower retry), or fails
+ * the drain.
+ */
+export interface Step {
+  readonly sub: Subrequest
+  readonly onAnswer: (
+    answer: Either.Either<unknown, AdapterError.AdapterError>
+  ) => Effect.Effect<ReadonlyArray<Step>, AdapterError.AdapterError>
+}
+
+/** Options of `drain`. */
+export interface DrainOptions {
+  /** Composite requests in flight at once (default 1: one after another). */
+  readonly concurrency?: number
+}
+
+/**
+ * Runs independent reads through as few Composite requests as the limits allow: each request
+ * takes the waiting reads in order while they fit (five collections or query operations, 25
+ * subrequests in all; reads of other resources, such as getDeleted, fill the rest), and the reads
+ * that follow from its answers wait at the end of the line. Up to `concurrency` requests go at
+ * once; answers are handled in the order the reads were sent.
+ */
+export const drain = (
+  client: SalesforceClient,
+  operation: AdapterError.Operation,
+  steps: ReadonlyArray<Step>,
+  options: DrainOptions = {}
+): Effect.Effect<void, AdapterError.AdapterError> =>
+  Effect.gen(function* () {
+    const parallel = Math.max(1, Math.floor(options.concurrency ?? 1))
+    let waiting: Array<Step> = [...steps]
+    while (waiting.length > 0) {
+      const wave: Array<Array<Step>> = []
+      while (waiting.length > 0 && wave.length < parallel) {
+        const round: Array<Step> = []
+        const rest: Array<Step> = []
+        let bulk = 0
+        for (const step of waiting) {
+          const counts = isBulk(step.sub) ? 1 : 0
+          if (round.length < COMPOSITE_MAX && bulk + counts <= COMPOSITE_BULK) {
+            round.push(step)
+            bulk += counts
+          } else rest.push(step)
+        }
+        wave.push(round)
+        waiting = rest
+      }
+      const answers = yield* Effect.forEach(
+        wave,
+        (round) =>
+          composite(
+            client,
+            operation,
+            round.map((s) => s.sub)
+          ),
+        { concurrency: parallel }
+      )
+      for (let r = 0; r < wave.length; r++)
+        for (let k = 0; k < wave[r]!.length; k++) {
+          const step = wave[r]![k]!
+          const answer = answers[r]![k]!
+          const failure = failureOf(client, operation, step.sub, answer)
+          waiting.push(
+            ...(yield* step.onAnswer(
+              failure === undefined ? Either.right(answer.body) : Either.left(failure)
+            ))
+          )
+        }
+    }
+  })
+
 /**
  * Every row of each query, in order, read through Composite requests of at most five query
  * operations each; further pages (`nextRecordsUrl`) go into the next Composite request. A query
@@ -343,36 +462,31 @@ export interface Read {
 export const readMany = (
   client: SalesforceClient,
   operation: AdapterError.Operation,
-  reads: ReadonlyArray<Read>
+  reads: ReadonlyArray<Read>,
+  options: DrainOptions = {}
 ): Effect.Effect<Array<Array<Row>>, AdapterError.AdapterError> =>
   Effect.gen(function* () {
     const out: Array<Array<Row>> = reads.map(() => [])
-    let pending: Array<{ readonly index: number; readonly sub: Subrequest }> = reads.map((r, index) => ({
-      index,
-      sub: { method: "GET", path: `/query?q=${encodeURIComponent(r.soql)}`, what: r.what }
-    }))
-    while (pending.length > 0) {
-      const round = pending.slice(0, COMPOSITE_BULK)
-      pending = pending.slice(COMPOSITE_BULK)
-      const answers = yield* composite(
-        client,
-        operation,
-        round.map((p) => p.sub)
-      )
-      for (let k = 0; k < round.length; k++) {
-        const { index, sub } = round[k]!
-        const answer = answers[k]!
-        const failure = failureOf(client, operation, sub, answer)
-        if (failure !== undefined) return yield* Effect.fail(failure)
-        const page = yield* decoded(client, operation, sub.what, QueryPage, answer.body)
-        out[index]!.push(...page.records)
-        if (!page.done && page.nextRecordsUrl !== undefined) {
-          // Locators never hold a slash; keep only the last segment, as jsforce does.
-          const locator = page.nextRecordsUrl.split("/").at(-1) ?? ""
-          pending.push({ index, sub: { method: "GET", path: `/query/${locator}`, what: sub.what } })
-        }
-      }
-    }
+    const step = (index: number, sub: Subrequest): Step => ({
+      sub,
+      onAnswer: (answer) =>
+        Either.match(answer, {
+          onLeft: Effect.fail,
+          onRight: (body) =>
+            Effect.map(pageOf(client, operation, sub.what, body), (page) => {
+              out[index]!.push(...page.records)
+              return !page.done && page.nextRecordsUrl !== undefined
+                ? [step(index, nextSub(sub.what, page.nextRecordsUrl))]
+                : []
+            })
+        })
+    })
+    yield* drain(
+      client,
+      operation,
+      reads.map((r, index) => step(index, querySub(r.what, r.soql))),
+      options
+    )
     return out
   })
 

@@ -8,13 +8,25 @@ import type { SalesforceClient } from "../Client.js"
 import { currentRecords, toHeldPerson } from "../mappers/toHeldPerson.js"
 import { text, type Row } from "../mappers/wire.js"
 import { fieldOf } from "../SalesforceConfig.js"
-import { chunks, IN_CHUNK, inList } from "../Soql.js"
+import { chunks, chunksWithin, IN_CHUNK, IN_COMPOSITE, IN_COMPOSITE_CHARS, inList } from "../Soql.js"
 import * as Api from "./Api.js"
 import * as Persons from "./Persons.js"
 
 /** The fields of a consent record that reading and pulling need. */
 export const CONSENT_FIELDS =
   "Id, PartyId, DataUsePurpose.Name, ContactPointType, PrivacyConsentStatus, CaptureDate, LastModifiedDate, SystemModstamp"
+
+/** The queries of every live consent record of these Individuals, for Composite requests (`Api.readMany`). */
+export const consentReads = (
+  client: SalesforceClient,
+  individualIds: ReadonlyArray<string>
+): Array<Api.Read> =>
+  client.config.consent.some((k) => k.kind === "ContactPointTypeConsent")
+    ? chunksWithin([...new Set(individualIds)], IN_COMPOSITE, IN_COMPOSITE_CHARS).map((chunk) => ({
+        what: "read ContactPointTypeConsent",
+        soql: `SELECT ${CONSENT_FIELDS} FROM ContactPointTypeConsent WHERE PartyId IN ${inList(chunk)}`
+      }))
+    : []
 
 /** Every live consent record of these Individuals. */
 export const consentRecordsOf = (

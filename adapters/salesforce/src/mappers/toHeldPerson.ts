@@ -4,8 +4,11 @@
  * Lead checkbox mirrored from a key winning where it says "opted out" and the record says nothing
  * to the contrary (Salesforce's own rule: the least permissive preference wins).
  *
- * Individual flags read `granted` when clear: that is how the org acts on them, and what a known
- * state must say so that a later denial is pushed. Pull reports only set flags (see toPulledChange).
+ * An Individual flag is an opt-out ("Don't Profile"): set, it holds `denied` (at the Individual's
+ * LastModifiedDate); clear, it holds nothing, as a clear checkbox holds nothing of its own. A
+ * flag never set and one a grant cleared look the same, and the absence of an opt-out is not
+ * consent: reading it as `granted` would report a consent nobody gave (every new Individual has
+ * every flag clear). Pull reports the same (see toPulledChange), so `read` and `pull` agree.
  */
 import type { ConsentTarget } from "@living-profile/core"
 import type { ConsentKey } from "../SalesforceConfig.js"
@@ -86,11 +89,8 @@ export const toHeldPerson = (
   const fields = new Map<string, ConsentTarget.HeldField>()
   for (const key of keys) {
     if (key.kind === "Individual") {
-      if (individualId === undefined || individual === undefined) continue
-      fields.set(
-        fieldOf(key),
-        field(flag(individual, key.flag) ? "denied" : "granted", instant(individual, "LastModifiedDate"))
-      )
+      if (individualId !== undefined && individual !== undefined && flag(individual, key.flag))
+        fields.set(fieldOf(key), field("denied", instant(individual, "LastModifiedDate")))
       continue
     }
     const row =

@@ -86,6 +86,21 @@ export const consentRecords = (em: Emulator, individualId: string) =>
 export const requests = (em: Emulator, method: string, suffix: string) =>
   em.backdoor.requestLog.filter((r) => r.method === method && r.path.endsWith(suffix))
 
+/**
+ * Calls to the data API whose path ends with `suffix` (or matches a RegExp), by method: requests
+ * of their own and subrequests of Composite requests alike, with the status each answered.
+ */
+export const calls = (
+  em: Emulator,
+  method: string,
+  path: string | RegExp
+): ReadonlyArray<{ readonly method: string; readonly path: string; readonly status: number }> =>
+  em.backdoor.requestLog
+    .flatMap((r) => [r, ...(r.subrequests ?? [])])
+    .filter(
+      (c) => c.method === method && (typeof path === "string" ? c.path.endsWith(path) : path.test(c.path))
+    )
+
 /** Composite requests to the data API, with what each carried. */
 export const composites = (em: Emulator) => requests(em, "POST", "/composite")
 

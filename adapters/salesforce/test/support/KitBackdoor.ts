@@ -7,7 +7,9 @@
  * - `ContactPointTypeConsent:<purpose>:<type>`: the Individual's newest ContactPointTypeConsent
  *   record of that DataUsePurpose and ContactPointType (OptIn granted, OptOut / OptOutPending
  *   denied, OptInPending pending), at its CaptureDate;
- * - `Individual.<flag>`: the Individual's opt-out flag (set: denied, clear: granted).
+ * - `Individual.<flag>`: the Individual's opt-out flag (set: denied, clear: granted, which is what
+ *   a push of `granted` writes; the adapter's own `read` reports a clear flag as no state, since a
+ *   flag never set looks the same).
  */
 import type { ConsentLedger, ConsentTarget } from "@living-profile/core"
 import type { Backdoor } from "@living-profile/testkit/ConsentTargetSuite"
