@@ -324,7 +324,8 @@ const keyState = (
   pending: ReadonlyArray<Outbox.Item>,
   dead: ReadonlyArray<Outbox.DeadLetter>,
   read: ReadBack,
-  addressable: boolean
+  addressable: boolean,
+  acknowledged: ConsentDiff.KnownState | undefined
 ): TargetState => {
   const base = { target: target.name, label: targetLabel(target.name) }
   const touches = (item: Outbox.Item) =>
@@ -344,6 +345,9 @@ const keyState = (
   if (read._tag === "Read" && Option.isSome(read.person)) {
     const held = read.person.value.fields.get(mapped.field)
     if (held !== undefined && held.status === wanted) return { ...base, state: "applied" }
+    // Some fields show only one side (a Salesforce opt-out checkbox: set is denied, clear is no
+    // state at all); a field showing nothing holds what the target last acknowledged.
+    if (held === undefined && acknowledged?.status === wanted) return { ...base, state: "applied" }
   }
   const parked = dead.find((l) => touches(l.item))
   if (parked !== undefined)
@@ -384,6 +388,7 @@ export const view = (profileId: string) =>
     const pending = (yield* engine.pending).filter((i) => i.profileId === P)
     const dead = (yield* engine.deadLetters).filter((l) => l.item.profileId === P)
     const reads = yield* Effect.forEach(targets, (t) => readBack(t, links), { concurrency: "unbounded" })
+    const known = yield* Effect.forEach(targets, (t) => sync.known(t.name, P))
     const addressable = (profile.identifiers["email"]?.length ?? 0) > 0
 
     const perTarget = new Map<string, Array<TargetState>>()
@@ -402,7 +407,16 @@ export const view = (profileId: string) =>
           heldBy.push({ target: t.name, label: targetLabel(t.name) })
           // Nothing chosen yet: nothing to send, so no state to show.
           if (want === undefined) return
-          const s = keyState(t, mapped, want, pending, dead, reads[i]!, addressable)
+          const s = keyState(
+            t,
+            mapped,
+            want,
+            pending,
+            dead,
+            reads[i]!,
+            addressable,
+            known[i]!.get(mapped.field)
+          )
           states.push(s)
           const list = perTarget.get(t.name)
           if (list === undefined) perTarget.set(t.name, [s])

@@ -166,6 +166,31 @@ describe("signed links and the API", () => {
     expect(channel(back, "marketing/email").targets.map((t) => t.state)).toEqual(["applied", "applied"])
   })
 
+  it("a grant Salesforce can only show as a cleared checkbox reads as applied, and a refusal as the checkbox set", async () => {
+    const C = await app.profileIdOf({ source: "shop", id: "S-2013" })
+    const token = app.tokenFor(C)
+    const set = async (granted: boolean) => {
+      const body = { purpose: "profiling", channel: "any", granted }
+      expect((await call("/api/consent", token, { method: "POST", body })).status).toBe(200)
+      return settled(C)
+    }
+    const refused = await set(false)
+    const contact = externalId(refused, "salesforce")
+    const individual = () => {
+      const id = String(app.salesforce.backdoor.get("Contact", contact)?.["IndividualId"] ?? "")
+      return app.salesforce.backdoor.get("Individual", id)
+    }
+    expect(individual()?.["HasOptedOutProfiling"]).toBe(true)
+    expect(channel(refused, "profiling/any").targets.find((t) => t.target === "salesforce")?.state).toBe(
+      "applied"
+    )
+    const granted = await set(true)
+    expect(individual()?.["HasOptedOutProfiling"]).toBe(false)
+    expect(channel(granted, "profiling/any").targets.find((t) => t.target === "salesforce")?.state).toBe(
+      "applied"
+    )
+  })
+
   it("refuses a purpose the center does not offer", async () => {
     const body = { purpose: "thirdPartySharing", channel: "any", granted: true }
     expect((await call("/api/consent", app.tokenFor(A), { method: "POST", body })).status).toBe(400)
