@@ -5,7 +5,9 @@
  * - Redis holds the records (`rec`, keyed by a keyed hash of the record key, payloads optionally
  *   sealed with AES-256-GCM) and an ordered change log (`log`, a stream of record hashes). A write
  *   is one script: tombstone check, stale/unchanged check, `HSET` and `XADD`, all or nothing; when
- *   it returns, the batch is durable (as durable as the server's persistence).
+ *   it returns, the batch is durable (as durable as the server's persistence). The batch travels
+ *   as one packed argument and the script reads and writes it with one HMGET and one HSET per
+ *   thousand records.
  * - Each process keeps core's in-memory engine as a replica of the log (`ProfileStore.makeReplica`)
  *   and applies every entry in log order, its own and other processes' alike, so matching and
  *   clustering are core's and nothing else's. The partition is a function of the set of records,
@@ -15,6 +17,13 @@
  *   how far it is done), with ids assigned from what Redis holds (Materialise.ts), never from one
  *   process's history. A process killed mid-way leaves either its whole change or none of it, and
  *   the next writer or reader materialises whatever it left.
+ * - A write with `events: false` returns once its batch is durable; its catch-up and
+ *   materialisation run behind it, started by this process's next operation (a write starts them
+ *   once its own script is on its way, so that the local work runs while the server runs the
+ *   script) or on the next turn of the event loop. Every other operation of the process waits for
+ *   them first, so the process reads its own writes; closing the store finishes them; a process
+ *   dying first leaves them to the next writer, as after any crash. Other processes see the ids
+ *   when that materialisation lands. A write with events materialises before it returns.
  * - Reads of profiles, records and profile ids go to Redis directly; `edges` and `pair`
  *   (explanations) and `stats` ask the replica after catching up.
  * - Erasure deletes the person's records, derived keys and profile data in one script that also
@@ -107,37 +116,58 @@ const OUTCOME = {
 }
 
 /**
- * The write. KEYS: rec, log, tomb. ARGV: hasSuppressionKeys, upserts, removes, then per upsert
- * (hash, updatedAt ms, value, n, n suppression keys), then per remove its hash. Returns
- * `{NEEDKEYS}` when tombstones exist and none were sent, else {outcome letters, entry id or ''}.
+ * The write. KEYS: rec, log, tomb. ARGV: hasSuppressionKeys, upserts, removes, then every upsert's
+ * hash and `<updatedAt ms>|<value>` (as stored) in one argument, each followed by a newline (JSON
+ * and sealed values never hold a raw newline), then, only with suppression keys, per upsert (n, n
+ * keys), then per remove its hash. Returns `{NEEDKEYS}` when tombstones exist and none were sent,
+ * else {outcome letters, entry id or ''}. One argument and one HMGET per thousand records (not
+ * 10,000 arguments and commands per 5,000): the client builds and the server parses far less. A
+ * record named twice in a batch sees its first version, as if the upserts ran one by one.
  */
 const WRITE = `
 if ARGV[1] ~= '1' and redis.call('SCARD', KEYS[3]) > 0 then return {'NEEDKEYS'} end
 local nu, nr = tonumber(ARGV[2]), tonumber(ARGV[3])
-local out, ups, rms = {}, {}, {}
-local i = 4
-for _ = 1, nu do
-  local h, ms, v, ns = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2], tonumber(ARGV[i + 3])
-  local old = redis.call('HGET', KEYS[1], h)
+local withKeys = ARGV[1] == '1'
+local packed, hs, vs, at = ARGV[4], {}, {}, {}
+local pos, i = 1, 5
+for k = 1, nu do
+  local e = string.find(packed, '\\n', pos, true)
+  hs[k] = string.sub(packed, pos, e - 1)
+  local f = string.find(packed, '\\n', e + 1, true)
+  vs[k] = string.sub(packed, e + 1, f - 1)
+  pos = f + 1
+  if withKeys then at[k] = i; i = i + 1 + tonumber(ARGV[i]) end
+end
+local olds = {}
+for k = 1, nu, 1000 do
+  local got = redis.call('HMGET', KEYS[1], unpack(hs, k, math.min(k + 999, nu)))
+  for j = 1, #got do olds[k + j - 1] = got[j] end
+end
+local out, ups, rms, sets, now = {}, {}, {}, {}, {}
+for k = 1, nu do
+  local h, v = hs[k], vs[k]
+  local old = now[h]
+  if old == nil then old = olds[k] end
   local sup = false
   -- A stored record belongs to someone not erased: only new records can bring an erased person back.
-  if not old then
-    for j = 1, ns do
-      if redis.call('SISMEMBER', KEYS[3], ARGV[i + 3 + j]) == 1 then sup = true end
+  if not old and withKeys then
+    local a = at[k]
+    for j = 1, tonumber(ARGV[a]) do
+      if redis.call('SISMEMBER', KEYS[3], ARGV[a + j]) == 1 then sup = true end
     end
   end
-  i = i + 4 + ns
-  if sup then out[#out + 1] = 'x' else
-    if not old then
-      redis.call('HSET', KEYS[1], h, ms .. '|' .. v); ups[#ups + 1] = h; out[#out + 1] = 'c'
-    else
-      local bar = string.find(old, '|', 1, true)
-      if string.sub(old, bar + 1) == v then out[#out + 1] = 'n'
-      elseif ms < tonumber(string.sub(old, 1, bar - 1)) then out[#out + 1] = 's'
-      else redis.call('HSET', KEYS[1], h, ms .. '|' .. v); ups[#ups + 1] = h; out[#out + 1] = 'u' end
-    end
+  if sup then out[k] = 'x'
+  elseif not old then
+    sets[#sets + 1] = h; sets[#sets + 1] = v; now[h] = v; ups[#ups + 1] = h; out[k] = 'c'
+  elseif old == v then out[k] = 'n'
+  else
+    local ob, nb = string.find(old, '|', 1, true), string.find(v, '|', 1, true)
+    if string.sub(old, ob + 1) == string.sub(v, nb + 1) then out[k] = 'n'
+    elseif tonumber(string.sub(v, 1, nb - 1)) < tonumber(string.sub(old, 1, ob - 1)) then out[k] = 's'
+    else sets[#sets + 1] = h; sets[#sets + 1] = v; now[h] = v; ups[#ups + 1] = h; out[k] = 'u' end
   end
 end
+for k = 1, #sets, 2000 do redis.call('HSET', KEYS[1], unpack(sets, k, math.min(k + 1999, #sets))) end
 for _ = 1, nr do
   local h = ARGV[i]; i = i + 1
   if redis.call('HDEL', KEYS[1], h) == 1 then rms[#rms + 1] = h; out[#out + 1] = 'r' else out[#out + 1] = 'k' end
@@ -232,6 +262,15 @@ const compareIds = (a: string, b: string): number => {
   const [bm, bs] = b.split("-")
   const dm = Number(am) - Number(bm)
   return dm !== 0 ? dm : Number(as) - Number(bs)
+}
+
+/** A page of log entries as XRANGE returns it. */
+type Page = Array<[string, Array<string>]>
+
+/** The derived state's mark and a page of the log after the cursor, read together. */
+interface Fetched {
+  readonly mat: string
+  readonly page: Page
 }
 
 const split = (s: string | undefined): Array<string> => (s === undefined || s === "" ? [] : s.split(","))
@@ -330,7 +369,11 @@ export const make = (
         })
       }
     })
-    return makeOn(redis, options, sealer, lastConnection)
+    const { store, flush } = makeOn(redis, options, sealer, lastConnection)
+    // Before the connection closes: what runs behind the last write (bounded; if it cannot finish,
+    // the next write or sync of any process materialises it, as after a crash).
+    yield* Effect.addFinalizer(() => flush.pipe(Effect.timeout(Duration.seconds(10)), Effect.ignore))
+    return store
   })
 
 /**
@@ -364,7 +407,7 @@ const makeOn = (
   options: Options,
   sealer: Sealing.Sealer,
   lastConnection: () => Classified | undefined
-): RedisProfileStore => {
+): { readonly store: RedisProfileStore; readonly flush: Effect.Effect<void, ProfileStore.StoreError> } => {
   const config = options.resolver ?? ResolverConfig.defaults
   const keys = ProfileKeys.make(options.keyPrefix ?? "lp:")
   const secret = Buffer.from(Redacted.value(options.secret), "utf8")
@@ -423,18 +466,44 @@ const makeOn = (
     }
   }
 
-  /** Applies every log entry after the cursor to the replica. */
-  const catchUp = async (): Promise<void> => {
-    const mat = (await redis.get(keys.mat)) ?? "0-0"
+  /** Reads `mat` and the first page of log entries after the cursor in one round trip. */
+  const fetchPage = async (): Promise<Fetched> => {
+    const replies =
+      (await redis
+        .pipeline()
+        .get(keys.mat)
+        .xrange(keys.log, cursor === "0-0" ? "-" : `(${cursor}`, "+", "COUNT", pageSize)
+        .exec()) ?? []
+    for (const [e] of replies) if (e) throw e
+    if (replies.length !== 2) throw new StoreError({ reason: "Unknown", detail: "catch-up: no reply" })
+    return { mat: (replies[0]![1] as string | null) ?? "0-0", page: replies[1]![1] as Page }
+  }
+
+  /**
+   * Applies every log entry after the cursor to the replica, starting from `first` when given (a
+   * page read earlier: entries the replica has applied since are skipped).
+   */
+  const catchUp = async (first?: Fetched): Promise<void> => {
+    const { mat, page: firstPage } = first ?? (await fetchPage())
+    let page: Page | undefined = firstPage
     for (;;) {
-      const page = (await redis.xrange(
-        keys.log,
-        cursor === "0-0" ? "-" : `(${cursor}`,
-        "+",
-        "COUNT",
-        pageSize
-      )) as Array<[string, Array<string>]>
-      if (page.length === 0) return
+      if (page === undefined)
+        page = (await redis.xrange(
+          keys.log,
+          cursor === "0-0" ? "-" : `(${cursor}`,
+          "+",
+          "COUNT",
+          pageSize
+        )) as Page
+      const full = page.length >= pageSize
+      page = page.filter(([id]) => compareIds(id, cursor) > 0)
+      if (page.length === 0) {
+        if (full) {
+          page = undefined
+          continue
+        }
+        return
+      }
       const entries = page.map(([id, flat]) => ({ id, fields: fieldsOf(flat) }))
       const need: Array<string> = []
       for (const e of entries) if (!own.has(e.id)) need.push(...split(e.fields.u))
@@ -491,6 +560,9 @@ const makeOn = (
         }
         cursor = id
       }
+      // A short page was the end of the log when it was read.
+      if (!full) return
+      page = undefined
     }
   }
 
@@ -600,43 +672,121 @@ const makeOn = (
     }
   }
 
-  const sync = async (withEvents = false) => {
-    await catchUp()
+  const sync = async (withEvents = false, first?: Fetched) => {
+    await catchUp(first)
     return materialise(withEvents)
   }
 
-  /** Runs a step under the store's lock, as an Effect failing with StoreError, retrying Transport failures. */
-  const run = <A>(
-    step: string,
-    f: () => Promise<A>,
-    locked = true
-  ): Effect.Effect<A, ProfileStore.StoreError> => {
-    const once = Effect.tryPromise({ try: f, catch: storeError(step, lastConnection) })
-    const retried = once.pipe(
+  /**
+   * The catch-up and materialisation of the last `events: false` write, started by the next
+   * operation (a write starts it once its own script is on its way, so that this local work runs
+   * while the server runs the script) or on the next turn of the event loop, whichever is first.
+   * Every other operation of this process waits for it.
+   */
+  let behind: { readonly start: () => Promise<void> } | undefined
+  /** A catch-up or materialisation that failed behind a write: the next settle does it itself. */
+  let unsettled = false
+
+  const leaveBehind = (first: Fetched) => {
+    let started: Promise<void> | undefined
+    const start = () =>
+      (started ??= sync(false, first).then(
+        () => undefined,
+        () => {
+          unsettled = true
+        }
+      ))
+    behind = { start }
+    setImmediate(start)
+  }
+
+  /** Finishes what runs behind the last write (and what a failed run left); call under the lock. */
+  const settle = async () => {
+    while (behind !== undefined) {
+      const b = behind
+      await b.start()
+      if (behind === b) behind = undefined
+    }
+    if (unsettled) {
+      // A repair is several round trips: while disconnected, fail at once rather than time out in each.
+      if (redis.status !== "ready")
+        throw new StoreError({ reason: "Transport", detail: "catch-up failed (not connected)" })
+      await sync()
+      unsettled = false
+    }
+  }
+
+  /** Runs a step as an Effect failing with StoreError, retrying Transport failures. */
+  const attempt = <A>(step: string, f: () => Promise<A>): Effect.Effect<A, ProfileStore.StoreError> =>
+    Effect.tryPromise({ try: f, catch: storeError(step, lastConnection) }).pipe(
       Effect.retry({
         times: attempts - 1,
         schedule: Schedule.exponential(Duration.millis(50)),
         while: (e) => e.reason === "Transport"
       })
     )
-    return locked ? lock.withPermits(1)(retried) : retried
+
+  /** Settles under the lock when something runs behind a write (a no-op otherwise). */
+  const settled = Effect.suspend(() =>
+    behind === undefined && !unsettled ? Effect.void : lock.withPermits(1)(attempt("settle", settle))
+  )
+
+  /**
+   * Runs a step: `locked` under the store's lock after settling, `read` after settling (so that
+   * this process's reads see its writes), `free` as it is, `write` under the lock (it settles itself).
+   */
+  const run = <A>(
+    step: string,
+    f: () => Promise<A>,
+    mode: "locked" | "read" | "free" | "write" = "locked"
+  ): Effect.Effect<A, ProfileStore.StoreError> => {
+    switch (mode) {
+      case "locked":
+        return lock.withPermits(1)(
+          attempt(step, async () => {
+            await settle()
+            return f()
+          })
+        )
+      case "write":
+        return lock.withPermits(1)(attempt(step, f))
+      case "read":
+        return Effect.zipRight(settled, attempt(step, f))
+      case "free":
+        return attempt(step, f)
+    }
   }
 
   const write = async (batch: ProfileStore.WriteBatch): Promise<ProfileStore.WriteResult> => {
     const upserts = batch.upserts === undefined ? [] : [...batch.upserts]
     const removes = batch.removes === undefined ? [] : [...batch.removes]
     const hashes = upserts.map(hashOf)
-    const values = upserts.map((r) => sealer.seal(JSON.stringify(r)))
+    const values = upserts.map((r) => `${timeOf(r)}|${sealer.seal(JSON.stringify(r))}`)
+    const pairs: Array<string> = []
+    for (let i = 0; i < upserts.length; i++) pairs.push(hashes[i]!, values[i]!)
+    const packed = pairs.length === 0 ? "" : `${pairs.join("\n")}\n`
     const build = (withKeys: boolean) => {
-      const args: Array<string> = [withKeys ? "1" : "0", String(upserts.length), String(removes.length)]
-      upserts.forEach((r, i) => {
-        const supp = withKeys ? ProfileStore.suppressionKeys(r, config, secret) : []
-        args.push(hashes[i]!, String(timeOf(r)), values[i]!, String(supp.length), ...supp)
-      })
+      const args: Array<string> = [
+        withKeys ? "1" : "0",
+        String(upserts.length),
+        String(removes.length),
+        packed
+      ]
+      if (withKeys)
+        for (const r of upserts) {
+          const supp = ProfileStore.suppressionKeys(r, config, secret)
+          args.push(String(supp.length), ...supp)
+        }
       for (const ref of removes) args.push(hashOf(ref))
       return args
     }
-    let reply = await redis.lpWrite(keys.rec, keys.log, keys.tomb, ...build(false))
+    // The script goes out first; the previous write's catch-up and materialisation (local work,
+    // mostly) run while the server runs it: its outcome does not depend on them.
+    const sent = redis.lpWrite(keys.rec, keys.log, keys.tomb, ...build(false))
+    // Awaited below; this only keeps a failure from counting as unhandled while settling.
+    sent.catch(() => undefined)
+    await settle()
+    let reply = await sent
     if (reply[0] === "NEEDKEYS") reply = await redis.lpWrite(keys.rec, keys.log, keys.tomb, ...build(true))
     const outcomes = reply[0]
     const entry = reply[1] ?? ""
@@ -647,10 +797,16 @@ const makeOn = (
       counts[OUTCOME[o] as keyof typeof counts]++
       if ((o === "c" || o === "u") && i < upserts.length) mine.push(upserts[i]!)
     }
-    if (entry !== "") own.set(entry, mine)
-    const events = await sync(batch.events !== false)
+    if (entry !== "" && compareIds(entry, cursor) > 0) own.set(entry, mine)
+    if (batch.events === false) {
+      // Acknowledged: the batch is durable. Its derived state is written before this process's
+      // next operation of any kind, or by any process's next write or sync should this one die.
+      leaveBehind(await fetchPage())
+      return { ...counts, events: [] }
+    }
+    const events = await sync(true)
     const capped = warnings.splice(0)
-    return { ...counts, events: batch.events === false ? events : [...events, ...capped] }
+    return { ...counts, events: [...events, ...capped] }
   }
 
   /** The current id of a profile id or alias, or undefined. */
@@ -872,7 +1028,7 @@ const makeOn = (
           const profiles = await readProfiles(ids)
           return [profiles, next === "0" ? Option.none<string>() : Option.some(next)] as const
         },
-        false
+        "free"
       ).pipe(Effect.map(([profiles, next]) => [Chunk.unsafeFromArray(profiles), next] as const))
     )
 
@@ -890,11 +1046,11 @@ const makeOn = (
     Effect.as(run("profiles", upToDate), pages)
   )
 
-  return {
+  const store: RedisProfileStore = {
     config,
     keys,
     redis,
-    write: (batch) => run("write", () => write(batch)),
+    write: (batch) => run("write", () => write(batch), "write"),
     profile: (profileId) =>
       run(
         "profile",
@@ -904,10 +1060,10 @@ const makeOn = (
           const [p] = await readProfiles([current])
           return Option.fromNullable(p)
         },
-        false
+        "read"
       ),
     profileIdOf: (ref) =>
-      run("profileIdOf", async () => Option.fromNullable(await redis.hget(keys.rp, hashOf(ref))), false),
+      run("profileIdOf", async () => Option.fromNullable(await redis.hget(keys.rp, hashOf(ref))), "read"),
     record: (ref) =>
       run(
         "record",
@@ -915,7 +1071,7 @@ const makeOn = (
           const v = await redis.hget(keys.rec, hashOf(ref))
           return v === null ? Option.none() : Option.some(decode(v))
         },
-        false
+        "free"
       ),
     edges: (profileId) =>
       run("edges", async () => {
@@ -951,27 +1107,28 @@ const makeOn = (
             keys.events,
             events.map((e) => sealer.seal(JSON.stringify(e)))
           ),
-        false
+        "read"
       ),
     addRectification: (profileId, rectification) =>
       run(
         "addRectification",
         () => appendToProfile(profileId, keys.rectifications, [sealer.seal(JSON.stringify(rectification))]),
-        false
+        "read"
       ),
     erase: (profileId) => run("erase", () => erase(profileId)),
-    appendAudit: (input) => run("appendAudit", () => appendAudit(input), false),
+    appendAudit: (input) => run("appendAudit", () => appendAudit(input), "free"),
     auditEntries: run(
       "auditEntries",
       async () => (await redis.lrange(keys.audit, 0, -1)).map((s) => JSON.parse(s) as Audit.AuditEntry),
-      false
+      "free"
     ),
     sync: run("sync", async () => {
       await sync()
     }),
     reconcile: run("reconcile", reconcile),
-    reseal: run("reseal", reseal, false)
+    reseal: run("reseal", reseal, "free")
   }
+  return { store, flush: settled }
 }
 
 /** A layer providing core's ProfileStore tag. */
