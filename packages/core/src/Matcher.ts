@@ -54,44 +54,125 @@ export const maskOfId = (id: string): number =>
 export const NO_IDS: ReadonlyArray<string> = []
 
 /**
- * A record's normalised identifiers as `type:value` (identifier attributes first), distinct: what
- * blocking and the deterministic rule read, and what erasure suppresses.
+ * A record's normalised identifiers as (type, value) pairs: `identifierKeys` before each pair is
+ * joined into `type:value`. The engine fills one reused list per record, so it builds no strings.
  */
-export const identifierKeys = (record: SourceRecord, config: ResolverConfig): Array<string> => {
-  const a = record.attributes ?? {}
-  const country = text(a["country"]).toUpperCase()
-  const region = country.length === 2 ? country : config.defaultRegion
-  const ids: Array<string> = []
+export interface IdentifierList {
+  readonly types: Array<string>
+  readonly values: Array<string>
+  count: number
+}
+
+/** An empty identifier list to fill with `collectIdentifiers`. */
+export const identifierList = (): IdentifierList => ({ types: [], values: [], count: 0 })
+
+const NO_ATTRIBUTES: Readonly<Record<string, unknown>> = {}
+
+/** Whether `${t1}:${v1}` and `${t2}:${v2}` are one string (without building either). */
+const sameKey = (t1: string, v1: string, t2: string, v2: string): boolean => {
+  if (t1 === t2) return v1 === v2
+  // Types holding ":" can still join into the same key.
+  return t1.length + v1.length === t2.length + v2.length && `${t1}:${v1}` === `${t2}:${v2}`
+}
+
+/** Fills `into` with a record's normalised identifiers, in `identifierKeys` order and as distinct. */
+export const collectIdentifiers = (
+  record: SourceRecord,
+  config: ResolverConfig,
+  into: IdentifierList
+): IdentifierList => {
+  const a = record.attributes ?? NO_ATTRIBUTES
+  const { types, values } = into
+  let n = 0
   for (const attribute of config.identifierAttributes) {
     const v = text(a[attribute]).trim()
-    if (v !== "") ids.push(`${attribute}:${v}`)
+    if (v !== "") {
+      types[n] = attribute
+      values[n++] = v
+    }
   }
   const identifiers = record.identifiers
   if (identifiers !== undefined) {
+    let region: string | undefined
     for (const type in identifiers) {
-      const values = identifiers[type]!
-      for (let i = 0; i < values.length; i++) {
-        const raw = values[i]!
+      const list = identifiers[type]!
+      for (let i = 0; i < list.length; i++) {
+        const raw = list[i]!
         let v: string | undefined
         if (type === "email") v = Normalize.email(raw, config.email)
-        else if (type === "phone") v = Normalize.phone(raw, region)
-        else {
+        else if (type === "phone") {
+          if (region === undefined) {
+            const country = text(a["country"]).toUpperCase()
+            region = country.length === 2 ? country : config.defaultRegion
+          }
+          v = Normalize.phone(raw, region)
+        } else {
           v = raw.trim()
           if (v === "") v = undefined
         }
-        if (v !== undefined) {
-          const id = `${type}:${v}`
-          if (!ids.includes(id)) ids.push(id)
+        if (v === undefined) continue
+        let seen = false
+        for (let k = 0; k < n && !seen; k++) seen = sameKey(types[k]!, values[k]!, type, v)
+        if (!seen) {
+          types[n] = type
+          values[n++] = v
         }
       }
     }
   }
+  into.count = n
+  return into
+}
+
+/**
+ * A record's normalised identifiers as `type:value` (identifier attributes first), distinct: what
+ * blocking and the deterministic rule read, and what erasure suppresses.
+ */
+export const identifierKeys = (record: SourceRecord, config: ResolverConfig): Array<string> => {
+  const list = collectIdentifiers(record, config, identifierList())
+  const ids: Array<string> = []
+  for (let i = 0; i < list.count; i++) ids.push(`${list.types[i]}:${list.values[i]}`)
   return ids
 }
 
+/** `maskOfId` of `${type}:${value}`, from the type alone. */
+export const maskOfType = (type: string): number =>
+  type === "email" || type.startsWith("email:")
+    ? EMAIL_BIT
+    : type === "phone" || type.startsWith("phone:")
+      ? PHONE_BIT
+      : 0
+
 /** Normalises a record's matching features under a configuration. */
 export const features = (record: SourceRecord, config: ResolverConfig): Features => {
-  const a = record.attributes ?? {}
+  const ids = identifierKeys(record, config)
+  let idMask = 0
+  for (const id of ids) idMask |= maskOfId(id)
+  return featuresWith(record, config, ids, idMask)
+}
+
+/**
+ * `features` with the identifiers left in `list` (filled by `collectIdentifiers`) instead of joined
+ * into `ids`, which stays empty: what the engine reads at ingestion.
+ */
+export const featuresOfList = (
+  record: SourceRecord,
+  config: ResolverConfig,
+  list: IdentifierList
+): Features => {
+  collectIdentifiers(record, config, list)
+  let idMask = 0
+  for (let i = 0; i < list.count; i++) idMask |= maskOfType(list.types[i]!)
+  return featuresWith(record, config, NO_IDS, idMask)
+}
+
+const featuresWith = (
+  record: SourceRecord,
+  config: ResolverConfig,
+  ids: ReadonlyArray<string>,
+  idMask: number
+): Features => {
+  const a = record.attributes ?? NO_ATTRIBUTES
   const fn = Normalize.name(text(a["firstName"]))
   const ln = Normalize.name(text(a["lastName"]))
   const rawDob = text(a["birthDate"])
@@ -101,10 +182,7 @@ export const features = (record: SourceRecord, config: ResolverConfig): Features
     if (EIGHT_DIGITS.test(digits)) dob = digits
   }
   const street = Normalize.street(text(a["street"]))
-  const ids = identifierKeys(record, config)
   // Features live as long as their record: share one empty array where no extra fields are configured.
-  let idMask = 0
-  for (const id of ids) idMask |= maskOfId(id)
   const extra =
     config.extraFields.length === 0
       ? NO_EXTRA
@@ -413,4 +491,11 @@ export const isLinkingType = (config: ResolverConfig, id: string): boolean => {
   if (config.linkingIdentifiers === "all") return true
   const type = id.slice(0, id.indexOf(":"))
   return config.linkingIdentifiers.includes(type)
+}
+
+/** `isLinkingType` of `${type}:${value}`, from the type alone. */
+export const isLinkingIdType = (config: ResolverConfig, type: string): boolean => {
+  if (config.linkingIdentifiers === "all") return true
+  const colon = type.indexOf(":")
+  return config.linkingIdentifiers.includes(colon < 0 ? type : type.slice(0, colon))
 }

@@ -57,6 +57,11 @@ export const writeBlockingKeys = (f: Features, config: ResolverConfig, w: KeyWri
     w.text(id)
     w.end()
   }
+  writeFuzzyKeys(f, config, w)
+}
+
+/** The blocking keys after the identifier keys (`i` and the `type:value` of each identifier). */
+export const writeFuzzyKeys = (f: Features, config: ResolverConfig, w: KeyWriter): void => {
   const fnSx = soundex(f.fn)
   const lnSx = soundex(f.ln)
   if (f.dob !== "") {

@@ -17,7 +17,8 @@ import { ProfileEvent } from "../ProfileEvent.js"
 import type { ResolverConfig } from "../ResolverConfig.js"
 import type { RecordRef, SourceRecord } from "../SourceRecord.js"
 import { BlockTable, IntColumn, RecordIndex } from "./blockTable.js"
-import { type KeyWriter, writeBlockingKeys } from "./blocking.js"
+import { type KeyWriter, writeFuzzyKeys } from "./blocking.js"
+import { UNSUPPORTED, writeJson } from "./jsonBytes.js"
 
 /** Flags of a block. */
 const IDENT = 1
@@ -51,6 +52,9 @@ export class Engine {
    */
   private chunks: Array<Buffer> = []
   private chunkUsed = 0
+  /** Where `encode` left its bytes: a chunk index, or -1 for `spare`. */
+  private encAt = -1
+  private spare: Buffer = Buffer.alloc(1 << 16)
   private liveBytes = 0
   private deadBytes = 0
   private readonly payAt = new IntColumn(1 << 16, -1)
@@ -92,25 +96,22 @@ export class Engine {
   // The block ids of the record being attached, filled by `keyWriter` as it hashes each key.
   private readonly keyBlocks: Array<number> = []
   private keyCount = 0
-  private keyTag = 0
-  private keyId = ""
   private readonly keyWriter: KeyWriter = {
     begin: (tag) => {
-      this.keyTag = tag
       this.table.begin()
       this.table.code(tag)
     },
     text: (s, from, to) => {
-      // An identifier key is its tag and one part, the identifier (new blocks read its type).
-      if (this.keyTag === 105 /* i */) this.keyId = s
       this.table.text(s, from, to)
     },
     end: () => {
       let b = this.table.internStreamed(this.blockCount)
-      if (b === this.blockCount) b = this.newBlock(this.keyTag, this.keyId)
+      if (b === this.blockCount) b = this.newBlock(-1)
       this.keyBlocks[this.keyCount++] = b
     }
   }
+  /** The identifiers of the record being attached (reused). */
+  private readonly ids = Matcher.identifierList()
 
   // union-find with circular member lists
   private readonly parent = new IntColumn(1 << 16, 0)
@@ -183,18 +184,78 @@ export class Engine {
   }
 
   /** The chunk that takes the next `room` bytes (a new one when the last is too full). */
-  private chunkFor(room: number, exact: () => number): number {
+  private chunkFor(room: number): number {
     const c = this.chunks.length - 1
     if (c >= 0 && this.chunkUsed + room <= this.chunks[c]!.length) return c
-    this.chunks.push(Buffer.alloc(Math.max(CHUNK_BYTES, exact())))
+    this.chunks.push(Buffer.alloc(Math.max(CHUNK_BYTES, room)))
     this.chunkUsed = 0
     return c + 1
   }
 
-  private storePayload(r: number, json: string): void {
+  /**
+   * Writes a record's JSON (byte for byte `JSON.stringify`) where it can be kept without a copy: at
+   * the free tail of the last chunk (encAt = that chunk) or, when it does not fit there, in `spare`
+   * (encAt = -1). Returns the length; nothing is kept until `keepEncoded`.
+   */
+  private encode(record: SourceRecord): number {
+    const c = this.chunks.length - 1
+    if (c >= 0) {
+      const chunk = this.chunks[c]!
+      const end = writeJson(record, chunk, this.chunkUsed, chunk.length)
+      if (end >= 0) {
+        this.encAt = c
+        return end - this.chunkUsed
+      }
+      // A write that gave up leaves part of the record behind in the free tail.
+      chunk.fill(0, this.chunkUsed)
+      if (end === UNSUPPORTED) return this.encodeString(JSON.stringify(record))
+    }
+    for (;;) {
+      const end = writeJson(record, this.spare, 0, this.spare.length)
+      this.encAt = -1
+      if (end >= 0) return end
+      this.spare.fill(0)
+      if (end === UNSUPPORTED) return this.encodeString(JSON.stringify(record))
+      this.spare = Buffer.alloc(this.spare.length * 2)
+    }
+  }
+
+  private encodeString(json: string): number {
     // UTF-8 takes at most three bytes per UTF-16 code unit.
-    const c = this.chunkFor(json.length * 3, () => Buffer.byteLength(json))
-    const n = this.chunks[c]!.write(json, this.chunkUsed, "utf8")
+    if (this.spare.length < json.length * 3) this.spare = Buffer.alloc(json.length * 3)
+    this.encAt = -1
+    return this.spare.write(json, 0, "utf8")
+  }
+
+  /** The encoded bytes of `encode` (n of them) start at this offset of their buffer. */
+  private encodedStart(): number {
+    return this.encAt < 0 ? 0 : this.chunkUsed
+  }
+
+  /** Whether the `n` encoded bytes equal record r's stored bytes. */
+  private sameAsStored(r: number, n: number): boolean {
+    const c = this.payAt.data[r]!
+    if (c < 0 || this.payLen.data[r] !== n) return false
+    const off = this.payOff.data[r]!
+    const src = this.encAt < 0 ? this.spare : this.chunks[this.encAt]!
+    const from = this.encodedStart()
+    return this.chunks[c]!.compare(src, from, from + n, off, off + n) === 0
+  }
+
+  /** Wipes encoded bytes that are not kept (erasure: no copy of a record lingers). */
+  private discardEncoded(n: number): void {
+    if (this.encAt < 0) this.spare.fill(0, 0, n)
+    else this.chunks[this.encAt]!.fill(0, this.chunkUsed, this.chunkUsed + n)
+  }
+
+  /** Keeps the `n` encoded bytes as record r's payload. */
+  private keepEncoded(r: number, n: number): void {
+    let c = this.encAt
+    if (c < 0) {
+      c = this.chunkFor(n)
+      this.spare.copy(this.chunks[c]!, this.chunkUsed, 0, n)
+      this.spare.fill(0, 0, n)
+    }
     this.payAt.data[r] = c
     this.payOff.data[r] = this.chunkUsed
     this.payLen.data[r] = n
@@ -206,11 +267,13 @@ export class Engine {
   private dropPayload(r: number): void {
     const c = this.payAt.data[r]!
     if (c < 0) return
-    const off = this.payOff.data[r]!
-    const n = this.payLen.data[r]!
-    this.chunks[c]!.fill(0, off, off + n)
     this.payAt.data[r] = -1
+    this.dropBytes(c, this.payOff.data[r]!, this.payLen.data[r]!)
     this.payLen.data[r] = 0
+  }
+
+  private dropBytes(c: number, off: number, n: number): void {
+    this.chunks[c]!.fill(0, off, off + n)
     this.liveBytes -= n
     this.deadBytes += n
     // Updates and removals leave holes; once they outweigh the live bytes, copy the live records
@@ -228,7 +291,7 @@ export class Engine {
       if (from < 0) continue
       const off = this.payOff.data[r]!
       const n = this.payLen.data[r]!
-      const c = this.chunkFor(n, () => n)
+      const c = this.chunkFor(n)
       old[from]!.copy(this.chunks[c]!, this.chunkUsed, off, off + n)
       at[r] = c
       this.payOff.data[r] = this.chunkUsed
@@ -247,14 +310,14 @@ export class Engine {
   /** Adds or replaces a record. Call `settle()` after a batch to re-cluster what changed. */
   upsert(record: SourceRecord): UpsertOutcome {
     const existing = this.byKey.get(record.source, record.id)
-    const json = JSON.stringify(record)
+    const n = this.encode(record)
     if (existing < 0) {
       const r = this.refs.length
       this.refs.push({ source: record.source, id: record.id })
       this.payAt.ensure(r)
       this.payOff.ensure(r)
       this.payLen.ensure(r)
-      this.storePayload(r, json)
+      this.keepEncoded(r, n)
       this.recStart.ensure(r)
       this.recCount.ensure(r)
       this.adj.push(undefined)
@@ -269,12 +332,22 @@ export class Engine {
       this.attach(r, record)
       return "created"
     }
-    if (this.payloadText(existing) === json) return "unchanged"
-    if (timeOf(record) < timeOf(this.record(existing)!)) return "stale"
+    if (this.sameAsStored(existing, n)) {
+      this.discardEncoded(n)
+      return "unchanged"
+    }
+    if (timeOf(record) < timeOf(this.record(existing)!)) {
+      this.discardEncoded(n)
+      return "stale"
+    }
     if (!this.moving.has(existing)) this.moving.set(existing, this.profOf.data[this.find(existing)]!)
     this.detachEvidence(existing)
-    this.dropPayload(existing)
-    this.storePayload(existing, json)
+    // The new bytes are kept before the old ones are dropped: dropping may compact the chunks.
+    const c = this.payAt.data[existing]!
+    const off = this.payOff.data[existing]!
+    const len = this.payLen.data[existing]!
+    this.keepEncoded(existing, n)
+    this.dropBytes(c, off, len)
     this.dirty.add(existing)
     this.attach(existing, record)
     return "updated"
@@ -307,10 +380,23 @@ export class Engine {
   // ---------------------------------------------------------------- evidence
 
   private attach(r: number, record: SourceRecord): void {
-    const f = Matcher.features(record, this.config)
+    const ids = this.ids
+    const f = Matcher.featuresOfList(record, this.config, ids)
     this.storeFeatures(r, f)
-    this.keyCount = 0
-    writeBlockingKeys(f, this.config, this.keyWriter)
+    // Identifier keys first (`i`, then `type:value` in parts), then the fuzzy keys: as blockingKeys.
+    const table = this.table
+    for (let i = 0; i < ids.count; i++) {
+      table.begin()
+      table.code(105 /* i */)
+      table.text(ids.types[i]!)
+      table.code(58 /* : */)
+      table.text(ids.values[i]!)
+      let b = table.internStreamed(this.blockCount)
+      if (b === this.blockCount) b = this.newBlock(i)
+      this.keyBlocks[i] = b
+    }
+    this.keyCount = ids.count
+    writeFuzzyKeys(f, this.config, this.keyWriter)
     const keys = this.keyBlocks
     const start = this.poolEnd
     const nkeys = this.keyCount
@@ -460,13 +546,17 @@ export class Engine {
     return into
   }
 
-  private newBlock(tag: number, id: string): number {
+  /** A new block: of identifier `id` of `this.ids`, or fuzzy (id -1). */
+  private newBlock(id: number): number {
     const b = this.blockCount++
     this.blk.ensure(b * BLOCK_STRIDE + BLOCK_STRIDE - 1)
     this.blk.data[b * BLOCK_STRIDE + B_HEAD] = -1
-    if (tag === 105 /* i */) {
+    if (id >= 0) {
+      const type = this.ids.types[id]!
       this.blk.data[b * BLOCK_STRIDE + B_FLAGS] =
-        IDENT | (Matcher.isLinkingType(this.config, id) ? LINKING : 0) | (Matcher.maskOfId(id) << TYPE_SHIFT)
+        IDENT |
+        (Matcher.isLinkingIdType(this.config, type) ? LINKING : 0) |
+        (Matcher.maskOfType(type) << TYPE_SHIFT)
     }
     return b
   }
