@@ -50,7 +50,10 @@ function* syntheticBatches(
 ): Generator<ReadonlyArray<SourceRecord.SourceRecord>> {
   let chunk: Array<SourceRecord.SourceRecord> = []
   for (const { record } of Synthetic.generate({ records, seed: 7 })) {
-    const decoded = SourceRecord.decode(record)
+    // Through JSON text first, as records reach the engine from NDJSON, CSV or an API: the
+    // generator builds its strings by concatenation, and V8's unflattened string ropes would make
+    // every later read of them slower than any real input is.
+    const decoded = SourceRecord.decode(JSON.parse(JSON.stringify(record)))
     if (Either.isLeft(decoded)) throw new Error(decoded.left.message)
     chunk.push(decoded.right)
     if (chunk.length === batch) {
