@@ -698,85 +698,98 @@ describe("SyncEngine", () => {
     )
     const step = fc.tuple(op, fc.integer({ min: 1, max: 120_000 }))
     await fc.assert(
-      fc.asyncProperty(fc.array(step, { maxLength: 25 }), async (steps) => {
-        const scenario = Effect.gen(function* () {
-          const w = yield* makeWorld()
-          for (const name of who) {
-            yield* person(w, name)
-            yield* createIn(w.shop, name)
-          }
-          const crash = { next: false, pushed: yield* Deferred.make<void>() }
-          const crm: ConsentTarget.ConsentTarget = {
-            ...w.crm.target,
-            push: (diffs) =>
-              crash.next ? hangingAfterPush(w.crm.target, crash.pushed).push(diffs) : w.crm.target.push(diffs)
-          }
-          const engine = yield* w.engine({ targets: [w.shop.target, crm] })
-          const target = (name: "shop" | "crm") => (name === "shop" ? w.shop : w.crm)
-          for (const [o, wait] of steps) {
-            switch (o._tag) {
-              case "choose":
-                yield* choose(w, yield* profileOf(w, who[o.who]!), o.status, keys[o.key]!)
-                break
-              case "write": {
-                const t = target(o.target)
-                const found = yield* t.backdoor.find("email", email(who[o.who]!))
-                const ext = Option.isSome(found) ? found.value : yield* createIn(t, who[o.who]!)
-                yield* t.backdoor.write(ext, keys[o.key]!.field, o.status)
-                break
-              }
-              case "cycle":
-                yield* settle(engine.runOnce())
-                break
-              case "crash": {
-                crash.next = true
-                crash.pushed = yield* Deferred.make<void>()
-                const fiber = yield* Effect.fork(engine.runOnce({ drain: false }))
-                yield* Effect.raceFirst(Deferred.await(crash.pushed), Effect.asVoid(Fiber.await(fiber)))
-                yield* Fiber.interrupt(fiber)
-                crash.next = false
-                break
-              }
-              case "dropConnection":
-                yield* w.crm.backdoor.failNext({ _tag: "Transport", operation: "push", afterItems: 1 })
-                break
+      // At most 4 dropped connections in a run: with the default policy's 5 attempts an item can
+      // then never exhaust its retries (5 drops in a row park it, which the dead-letter tests cover;
+      // fast-check found that case with seed 1558847577).
+      fc.asyncProperty(
+        fc.array(step, { maxLength: 25 }).map((steps) => {
+          let drops = 0
+          return steps.filter(([o]) => o._tag !== "dropConnection" || ++drops <= 4)
+        }),
+        async (steps) => {
+          const scenario = Effect.gen(function* () {
+            const w = yield* makeWorld()
+            for (const name of who) {
+              yield* person(w, name)
+              yield* createIn(w.shop, name)
             }
-            yield* TestClock.adjust(Duration.millis(wait))
-          }
-          yield* w.crm.backdoor.clearFaults()
-          yield* settle(engine.runOnce())
-          yield* TestClock.adjust("1 minute")
-          yield* settle(engine.runOnce())
-          const now = yield* TestClock.currentTimeMillis
-          for (const name of who) {
-            const stored = Option.getOrThrow(yield* w.store.profile(yield* profileOf(w, name)))
-            const desired = ConsentLedger.effectiveAll(
-              IdentityResolver.ledgerOf(stored.records, stored.profileEvents),
-              now
-            )
-            for (const t of [w.shop, w.crm]) {
-              const people = (yield* t.backdoor.persons()).filter((p) =>
-                p.identifiers["email"]?.includes(email(name))
+            const crash = { next: false, pushed: yield* Deferred.make<void>() }
+            const crm: ConsentTarget.ConsentTarget = {
+              ...w.crm.target,
+              push: (diffs) =>
+                crash.next
+                  ? hangingAfterPush(w.crm.target, crash.pushed).push(diffs)
+                  : w.crm.target.push(diffs)
+            }
+            const engine = yield* w.engine({ targets: [w.shop.target, crm] })
+            const target = (name: "shop" | "crm") => (name === "shop" ? w.shop : w.crm)
+            for (const [o, wait] of steps) {
+              switch (o._tag) {
+                case "choose":
+                  yield* choose(w, yield* profileOf(w, who[o.who]!), o.status, keys[o.key]!)
+                  break
+                case "write": {
+                  const t = target(o.target)
+                  const found = yield* t.backdoor.find("email", email(who[o.who]!))
+                  const ext = Option.isSome(found) ? found.value : yield* createIn(t, who[o.who]!)
+                  yield* t.backdoor.write(ext, keys[o.key]!.field, o.status)
+                  break
+                }
+                case "cycle":
+                  yield* settle(engine.runOnce())
+                  break
+                case "crash": {
+                  crash.next = true
+                  crash.pushed = yield* Deferred.make<void>()
+                  const fiber = yield* Effect.fork(engine.runOnce({ drain: false }))
+                  yield* Effect.raceFirst(Deferred.await(crash.pushed), Effect.asVoid(Fiber.await(fiber)))
+                  yield* Fiber.interrupt(fiber)
+                  crash.next = false
+                  break
+                }
+                case "dropConnection":
+                  yield* w.crm.backdoor.failNext({ _tag: "Transport", operation: "push", afterItems: 1 })
+                  break
+              }
+              yield* TestClock.adjust(Duration.millis(wait))
+            }
+            yield* w.crm.backdoor.clearFaults()
+            yield* settle(engine.runOnce())
+            yield* TestClock.adjust("1 minute")
+            yield* settle(engine.runOnce())
+            const now = yield* TestClock.currentTimeMillis
+            for (const name of who) {
+              const stored = Option.getOrThrow(yield* w.store.profile(yield* profileOf(w, name)))
+              const desired = ConsentLedger.effectiveAll(
+                IdentityResolver.ledgerOf(stored.records, stored.profileEvents),
+                now
               )
-              expect(people.length).toBeLessThanOrEqual(1)
-              const fields = people[0]?.fields
-              for (const k of t.target.mapping.keys) {
-                const want = ConsentLedger.lookup(desired, k)
-                const has = fields?.get(k.field)?.status
-                expect([name, t.target.name, k.field, has]).toEqual([
-                  name,
-                  t.target.name,
-                  k.field,
-                  want === undefined ? undefined : ConsentDiff.asHeld(t.target.mapping, k.field, want.status)
-                ])
+              for (const t of [w.shop, w.crm]) {
+                const people = (yield* t.backdoor.persons()).filter((p) =>
+                  p.identifiers["email"]?.includes(email(name))
+                )
+                expect(people.length).toBeLessThanOrEqual(1)
+                const fields = people[0]?.fields
+                for (const k of t.target.mapping.keys) {
+                  const want = ConsentLedger.lookup(desired, k)
+                  const has = fields?.get(k.field)?.status
+                  expect([name, t.target.name, k.field, has]).toEqual([
+                    name,
+                    t.target.name,
+                    k.field,
+                    want === undefined
+                      ? undefined
+                      : ConsentDiff.asHeld(t.target.mapping, k.field, want.status)
+                  ])
+                }
               }
             }
-          }
-          expect(yield* engine.deadLetters).toEqual([])
-          expect(yield* engine.pending).toEqual([])
-        })
-        await Effect.runPromise(scenario.pipe(Effect.provide(TestContext.TestContext)))
-      }),
+            expect(yield* engine.deadLetters).toEqual([])
+            expect(yield* engine.pending).toEqual([])
+          })
+          await Effect.runPromise(scenario.pipe(Effect.provide(TestContext.TestContext)))
+        }
+      ),
       { numRuns: 60 }
     )
   })
