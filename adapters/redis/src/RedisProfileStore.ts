@@ -638,6 +638,28 @@ const makeOn = (
     }
   }
 
+  /**
+   * One compare-and-set of the derived state, from `mat` to the cursor, for what is touched:
+   * its events, or undefined when another process moved `mat` first.
+   */
+  const materialiseFrom = async (mat: string, withEvents: boolean): Promise<Array<Event> | undefined> => {
+    const { components, dead, held } = await gather()
+    const assignment: Assignment = assign(components, held)
+    const fresh: Array<string> = []
+    if (assignment.fresh > 0) {
+      const last = await redis.incrby(keys.seq, assignment.fresh)
+      for (let n = last - assignment.fresh + 1; n <= last; n++) fresh.push(ProfileKeys.profileId(n))
+    }
+    const p = plan(keys, components, dead, held, assignment, fresh, (h) => refs.get(h), withEvents)
+    const args: Array<string> = [mat, cursor]
+    for (const c of p.commands) args.push(String(c.length), ...c)
+    if ((await redis.lpMaterialise(keys.mat, ...args)) !== 1) return undefined
+    touchedHashes.clear()
+    touchedLocal.clear()
+    forgetDead(dead)
+    return [...p.events]
+  }
+
   /** Writes the derived state of what the replica applied beyond `mat`; returns its events. */
   const materialise = async (withEvents: boolean): Promise<Array<Event>> => {
     for (;;) {
@@ -651,22 +673,8 @@ const makeOn = (
         touchedLocal.clear()
         return []
       }
-      const { components, dead, held } = await gather()
-      const assignment: Assignment = assign(components, held)
-      const fresh: Array<string> = []
-      if (assignment.fresh > 0) {
-        const last = await redis.incrby(keys.seq, assignment.fresh)
-        for (let n = last - assignment.fresh + 1; n <= last; n++) fresh.push(ProfileKeys.profileId(n))
-      }
-      const p = plan(keys, components, dead, held, assignment, fresh, (h) => refs.get(h), withEvents)
-      const args: Array<string> = [mat, cursor]
-      for (const c of p.commands) args.push(String(c.length), ...c)
-      if ((await redis.lpMaterialise(keys.mat, ...args)) === 1) {
-        touchedHashes.clear()
-        touchedLocal.clear()
-        forgetDead(dead)
-        return [...p.events]
-      }
+      const events = await materialiseFrom(mat, withEvents)
+      if (events !== undefined) return events
       // Another process materialised first: catch up with what it saw and try again.
       await catchUp()
     }
@@ -943,23 +951,7 @@ const makeOn = (
     const n = touchedLocal.size
     // Force a materialisation even when mat is at the cursor: rewind the guard by re-applying at the same id.
     const mat = (await redis.get(keys.mat)) ?? "0-0"
-    if (compareIds(mat, cursor) === 0) {
-      const { components, dead, held } = await gather()
-      const assignment = assign(components, held)
-      const fresh: Array<string> = []
-      if (assignment.fresh > 0) {
-        const last = await redis.incrby(keys.seq, assignment.fresh)
-        for (let k = last - assignment.fresh + 1; k <= last; k++) fresh.push(ProfileKeys.profileId(k))
-      }
-      const p = plan(keys, components, dead, held, assignment, fresh, (h) => refs.get(h), false)
-      const args: Array<string> = [mat, cursor]
-      for (const c of p.commands) args.push(String(c.length), ...c)
-      if ((await redis.lpMaterialise(keys.mat, ...args)) === 1) {
-        touchedHashes.clear()
-        touchedLocal.clear()
-        return n
-      }
-    }
+    if (compareIds(mat, cursor) === 0 && (await materialiseFrom(mat, false)) !== undefined) return n
     await materialise(false)
     return n
   }

@@ -76,3 +76,6 @@ export const decodeOptions = <A, I>(schema: Schema.Schema<A, I>, context: Adapte
     throw new ConfigInvalid({ file: context.file, detail: describe(r.left, context.path) })
   return r.right
 }
+
+/** An optional field of an entry's options: absent, never `undefined`. */
+export const optional = <A, I>(schema: Schema.Schema<A, I>) => Schema.optionalWith(schema, { exact: true })

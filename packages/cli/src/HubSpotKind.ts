@@ -12,6 +12,7 @@ import {
   DurationText,
   decodeOptions,
   NonEmpty,
+  optional,
   PositiveInt,
   toDuration
 } from "./AdapterKind.js"
@@ -26,8 +27,6 @@ export const variables = {
   accessToken: "HUBSPOT_ACCESS_TOKEN",
   basePath: "HUBSPOT_BASE_PATH"
 } as const
-
-const optional = <A, I>(schema: Schema.Schema<A, I>) => Schema.optionalWith(schema, { exact: true })
 
 const HubSpotLegalBasis: Schema.Schema<HubSpotConfig.HubSpotLegalBasis> = Schema.Literal(
   "LEGITIMATE_INTEREST_PQL",

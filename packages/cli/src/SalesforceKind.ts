@@ -12,6 +12,7 @@ import {
   DurationText,
   decodeOptions,
   NonEmpty,
+  optional,
   PositiveInt,
   toDuration
 } from "./AdapterKind.js"
@@ -32,8 +33,6 @@ export const variables = {
   instanceUrl: "SALESFORCE_INSTANCE_URL",
   apiVersion: "SALESFORCE_API_VERSION"
 } as const
-
-const optional = <A, I>(schema: Schema.Schema<A, I>) => Schema.optionalWith(schema, { exact: true })
 
 // Spelled out: core's type declarations export the Channel type but not its schema.
 const Channel: Schema.Schema<ConsentEvent.Channel> = Schema.Literal(
